@@ -1,0 +1,49 @@
+"""chainrule: a readable deep-learning library with a reverse-mode autodiff engine over NumPy.
+
+Example:
+    >>> import chainrule as cr
+    >>> w = cr.tensor([2.0], requires_grad=True)
+    >>> loss = ((cr.tensor([3.0]) * w - 4) ** 2).sum()
+    >>> loss.backward()
+    >>> w.grad                                   # tensor([12.])
+"""
+
+from chainrule import autograd  # noqa: F401
+from chainrule.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from chainrule.backend import (  # noqa: F401
+    bool_,
+    float16,
+    float32,
+    float64,
+    get_rng_state,
+    int32,
+    int64,
+    manual_seed,
+    set_rng_state,
+)
+from chainrule.creation import (  # noqa: F401
+    arange,
+    as_tensor,
+    empty,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from chainrule.ops import *  # noqa: F401,F403
+from chainrule.ops import abs, max, min, pow, sum  # noqa: F401,A004
+from chainrule.tensor import Tensor  # noqa: F401
+
+__version__ = "0.1.0"

@@ -1,0 +1,263 @@
+"""The reverse-mode engine: ``grad`` is the core, ``Tensor.backward`` a wrapper around it.
+
+The chain rule dy/dx_i = sum_k dy/du_k du_k/dx_i is applied node by node in reverse
+topological order. The order is found iteratively (no recursion: an unrolled RNN or a
+10,000-operation chain is deep). Gradients of a node's several consumers are summed before the
+node runs. A gradient whose shape differs from its input's because forward broadcast is reduced
+back here, in one place (``sum_to``).
+
+Two execution modes: without ``create_graph`` the backward formulas run on raw arrays (fast);
+with ``create_graph=True`` they run on Tensors, recording a graph of the backward pass itself, so
+that gradients of gradients (Hessian-vector products) come from the same formulas.
+"""
+
+from __future__ import annotations
+
+from chainrule.autograd.mode import set_grad_enabled, state
+from chainrule.tensor import ARRAY_TYPES, Tensor, _make
+
+
+def _topological_order(roots) -> list:
+    """Nodes reachable from ``roots``, each after all nodes that consume it."""
+    order = []
+    visited = set()
+    stack = [(r._node, False) for r in roots if r._node is not None]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in visited:
+            continue
+        visited.add(node)
+        parents = node.parents
+        if parents is None:
+            raise RuntimeError(
+                f"{node.name}: trying to backward through the graph a second time (it was freed "
+                "by the first backward); call .backward(retain_graph=True) the first time"
+            )
+        stack.append((node, True))
+        for p in parents:
+            if p is not None and p._node is not None and p._node not in visited:
+                stack.append((p._node, False))
+    order.reverse()
+    return order
+
+
+def _reduce_to(grad, tensor, node):
+    """Bring ``grad`` to ``tensor``'s shape (undoing broadcasting) and dtype."""
+    if grad.shape != tensor.data.shape:
+        from chainrule.ops.formula import sum_to
+
+        try:
+            grad = sum_to(grad, tensor.data.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"{node.name}: backward returned a gradient of shape {grad.shape} for an input of "
+                f"shape {tensor.shape}"
+            ) from None
+    if grad.dtype != tensor.data.dtype:
+        grad = grad.astype(tensor.data.dtype)
+    return grad
+
+
+def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
+    """Propagate ``root_grads`` from ``roots`` to the leaves.
+
+    With ``inputs=None`` gradients accumulate into the ``.grad`` of every leaf that requires
+    grad (``backward``); otherwise the gradients of ``inputs`` are returned (``grad``) and no
+    ``.grad`` is touched.
+    """
+    wanted = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
+    found = [None] * (0 if inputs is None else len(inputs))
+    pending = {}
+
+    def deliver(tensor, g, node):
+        g = _reduce_to(g, tensor, node)
+        if wanted is not None:
+            i = wanted.get(id(tensor))
+            if i is not None:
+                found[i] = g if found[i] is None else found[i] + g
+            if tensor._node is None:
+                return
+        elif tensor._node is None:
+            _accumulate_leaf(tensor, g, create_graph)
+            return
+        key = tensor._node
+        pending[key] = g if key not in pending else pending[key] + g
+
+    for r, g in zip(roots, root_grads):
+        deliver(r, g, r._node)
+    order = _topological_order(roots)
+    with set_grad_enabled(create_graph):
+        for node in order:
+            g = pending.pop(node, None)
+            if g is None:
+                continue
+            retained = getattr(node, "_retained", None)
+            if retained is not None and retained() is not None:
+                retained().grad = g if isinstance(g, Tensor) else _make(g)
+            grads = _call_backward(node, g, create_graph)
+            for p, pg in zip(node.parents, grads):
+                if p is not None and pg is not None and p.requires_grad:
+                    deliver(p, pg, node)
+            if not retain_graph:
+                node._free()
+    return found
+
+
+def _call_backward(node, g, create_graph):
+    """Run one node's backward in the right mode and return one gradient per argument."""
+    tensor_mode = create_graph or not node.formula_backward
+    node._tensor_mode = tensor_mode
+    if tensor_mode and not isinstance(g, Tensor):
+        g = _make(g)
+    grads = type(node).backward(node, g)
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    if len(grads) != len(node.parents):
+        raise RuntimeError(
+            f"{node.name}: backward returned {len(grads)} gradients for {len(node.parents)} "
+            "inputs"
+        )
+    if create_graph:
+        grads = tuple(_make(x) if isinstance(x, ARRAY_TYPES) else x for x in grads)
+    elif tensor_mode:
+        grads = tuple(x.data if isinstance(x, Tensor) else x for x in grads)
+    if state.anomaly:
+        from chainrule.autograd.anomaly import check_backward
+
+        check_backward(node.name, grads)
+    return grads
+
+
+def _accumulate_leaf(tensor, g, create_graph):
+    if create_graph:
+        tensor.grad = g if tensor.grad is None else tensor.grad + g
+        return
+    if isinstance(g, Tensor):
+        g = g.data
+    if tensor.grad is None:
+        # NOTE: a broadcast view or a view of another array must not become .grad: the user (or
+        # an optimiser) may write into .grad and would change unrelated memory.
+        if g.base is not None or not g.flags.writeable:
+            g = g.copy()
+        tensor.grad = _make(g)
+    else:
+        tensor.grad = _make(tensor.grad.data + g)
+
+
+def _as_list(x):
+    if isinstance(x, Tensor):
+        return [x]
+    return list(x)
+
+
+def _initial_grads(outputs, grad_outputs, create_graph, who):
+    grads = []
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    else:
+        grad_outputs = _as_list(grad_outputs) if not isinstance(grad_outputs, ARRAY_TYPES) \
+            else [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"{who}: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{who}: output {i} is a {type(out).__name__}, not a Tensor")
+        if not out.requires_grad:
+            raise RuntimeError(
+                f"{who}: output {i} (shape {out.shape}) does not require grad and has no "
+                "grad_fn; did you compute it under no_grad() or from tensors with "
+                "requires_grad=False?"
+            )
+        if g is None:
+            if out.data.size != 1:
+                raise RuntimeError(
+                    f"{who}: grad can be implicitly created only for scalar outputs, but output "
+                    f"{i} has shape {out.shape}; pass gradient= of that shape"
+                )
+            g = out.data.dtype.type(1) + 0 * out.data
+        elif isinstance(g, Tensor):
+            g = g if create_graph else g.data
+        if tuple(g.shape) != out.shape:
+            raise RuntimeError(
+                f"{who}: gradient of shape {tuple(g.shape)} does not match output {i} of shape "
+                f"{out.shape}"
+            )
+        if create_graph and not isinstance(g, Tensor):
+            g = _make(g)
+        grads.append(g)
+    return grads
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(tensors)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+    Args:
+        tensors: a Tensor or a sequence of Tensors to differentiate.
+        grad_tensors: the vector of the vector-Jacobian product, one per tensor; may be
+            omitted for scalar outputs (it is then 1).
+        retain_graph: keep the graph for another backward (defaults to ``create_graph``).
+        create_graph: record the backward pass so that ``.grad`` can itself be differentiated.
+        inputs: accumulate only into these tensors' ``.grad``.
+    """
+    outputs = _as_list(tensors)
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = _initial_grads(outputs, grad_tensors, create_graph, "backward")
+    if inputs is None:
+        _run(outputs, grads, retain_graph, create_graph)
+        return
+    inputs = _as_list(inputs)
+    found = _run(outputs, grads, retain_graph, create_graph, inputs)
+    for t, g in zip(inputs, found):
+        if g is not None:
+            _accumulate_leaf(t, g, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Return d(outputs)/d(inputs) without touching any ``.grad``.
+
+    Computes the vector-Jacobian product sum_k v_k d(outputs_k)/d(inputs) with v =
+    ``grad_outputs`` (ones for scalar outputs). With ``create_graph=True`` the result is itself
+    differentiable: ``grad(grad(f, x, create_graph=True)[0] @ v, x)`` is a Hessian-vector product.
+
+    Args:
+        outputs: a Tensor or a sequence of Tensors.
+        inputs: a Tensor or a sequence of Tensors (leaves or intermediate results).
+        grad_outputs: the vector v, one per output; optional for scalar outputs.
+        retain_graph: keep the graph for another backward (defaults to ``create_graph``).
+        create_graph: record the backward pass for higher-order derivatives.
+        allow_unused: return None (instead of raising) for inputs the outputs do not depend on.
+
+    Returns:
+        A tuple with one gradient Tensor per input.
+
+    Example:
+        >>> x = cr.tensor(3.0, requires_grad=True)
+        >>> (dx,) = cr.autograd.grad(x ** 2, x)      # 6.0
+    """
+    outputs = _as_list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = _as_list(inputs)
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} is not a Tensor that requires grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = _initial_grads(outputs, grad_outputs, create_graph, "grad")
+    found = _run(outputs, grads, retain_graph, create_graph, inputs)
+    result = []
+    for i, (t, g) in enumerate(zip(inputs, found)):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
+                    "pass allow_unused=True to get None for it"
+                )
+            result.append(None)
+        else:
+            result.append(g if isinstance(g, Tensor) else _make(g))
+    return tuple(result) if not single or len(result) != 1 else (result[0],)

@@ -1,0 +1,80 @@
+"""Grad modes: whether operations record the graph, and whether anomaly detection is on."""
+
+from __future__ import annotations
+
+import functools
+
+
+class _State:
+    """Global switches read by every operation (one attribute lookup on the hot path)."""
+
+    grad_enabled = True
+    anomaly = False
+
+
+state = _State()
+
+
+def is_grad_enabled() -> bool:
+    """True when operations record the computational graph."""
+    return state.grad_enabled
+
+
+class set_grad_enabled:
+    """Context manager (and decorator) that turns graph recording on or off.
+
+    Example:
+        >>> with set_grad_enabled(False):
+        ...     y = x * 2          # y.requires_grad is False
+    """
+
+    def __init__(self, mode: bool):
+        self.prev = state.grad_enabled
+        self.mode = bool(mode)
+        state.grad_enabled = self.mode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self.prev
+        return False
+
+
+class _GradSwitch:
+    """Base of ``no_grad`` and ``enable_grad``: a context manager and a function decorator."""
+
+    enabled = True
+
+    def __enter__(self):
+        self.prev = state.grad_enabled
+        state.grad_enabled = self.enabled
+        return self
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self.prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradSwitch):
+    """Operations inside record nothing: results have ``requires_grad=False``.
+
+    Use it for evaluation and for parameter updates. Works as ``with cr.no_grad():`` and as a
+    decorator ``@cr.no_grad()``.
+    """
+
+    enabled = False
+
+
+class enable_grad(_GradSwitch):
+    """Re-enables graph recording inside a ``no_grad`` block."""
+
+    enabled = True

@@ -1,0 +1,164 @@
+"""Creating tensors: from data, filled, ranges, and random.
+
+Dtype rule (like JAX, unlike PyTorch): Python floats and float64 NumPy arrays become float32
+unless ``dtype`` is given; integer and boolean data keep their dtype (class labels stay int64).
+Shapes may be given as varargs or as one tuple: ``zeros(2, 3) == zeros((2, 3))``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule import backend
+from chainrule.tensor import ARRAY_TYPES, Tensor, _make, _shape_arg
+
+
+def to_array(data, dtype=None, copy=False):
+    """Convert ``data`` to an array following chainrule's dtype rule."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, ARRAY_TYPES):
+        arr = data
+    elif isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
+        arr = np.asarray([to_array(d) for d in data])
+    else:
+        arr = np.asarray(data)
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+    elif arr.dtype.kind == "f" and arr.dtype != np.float16:
+        dtype = backend.DEFAULT_FLOAT
+    elif arr.dtype.kind in "iu" and isinstance(data, (int, list, tuple)):
+        dtype = np.dtype(np.int64)
+    elif arr.dtype.kind not in "fiubc":
+        raise TypeError(f"tensor: cannot make a tensor from data of dtype {arr.dtype}")
+    if dtype is not None and arr.dtype != dtype:
+        return arr.astype(dtype)
+    return arr.copy() if copy else arr
+
+
+def tensor(data, dtype=None, requires_grad=False) -> Tensor:
+    """A new tensor holding a copy of ``data``.
+
+    Example:
+        >>> cr.tensor([[1.0, 2.0]], requires_grad=True).dtype     # float32
+        >>> cr.tensor([0, 2, 1]).dtype                            # int64
+    """
+    t = _make(to_array(data, dtype, copy=True))
+    return t.requires_grad_() if requires_grad else t
+
+
+def as_tensor(data, dtype=None) -> Tensor:
+    """Like :func:`tensor` but shares memory with ``data`` when no conversion is needed."""
+    if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return data
+    return _make(to_array(data, dtype))
+
+
+def from_numpy(array) -> Tensor:
+    """A tensor sharing ``array``'s memory and dtype (float64 stays float64)."""
+    return _make(np.asarray(array))
+
+
+def _dtype(dtype):
+    return backend.DEFAULT_FLOAT if dtype is None else np.dtype(dtype)
+
+
+def _filled(fill, shape, dtype, requires_grad):
+    t = _make(fill(_shape_arg(shape), dtype=_dtype(dtype)))
+    return t.requires_grad_() if requires_grad else t
+
+
+def zeros(*shape, dtype=None, requires_grad=False) -> Tensor:
+    """A tensor of zeros."""
+    return _filled(np.zeros, shape, dtype, requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad=False) -> Tensor:
+    """A tensor of ones."""
+    return _filled(np.ones, shape, dtype, requires_grad)
+
+
+def empty(*shape, dtype=None, requires_grad=False) -> Tensor:
+    """An uninitialised tensor."""
+    return _filled(np.empty, shape, dtype, requires_grad)
+
+
+def full(shape, fill_value, dtype=None, requires_grad=False) -> Tensor:
+    """A tensor filled with ``fill_value``."""
+    t = _make(np.full(_shape_arg((shape,)), fill_value, dtype=_dtype(dtype)))
+    return t.requires_grad_() if requires_grad else t
+
+
+def zeros_like(x, dtype=None, requires_grad=False) -> Tensor:
+    return zeros(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+
+
+def ones_like(x, dtype=None, requires_grad=False) -> Tensor:
+    return ones(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+
+
+def full_like(x, fill_value, dtype=None, requires_grad=False) -> Tensor:
+    return full(x.shape, fill_value, dtype=dtype or x.dtype, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
+    """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 for integer arguments."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if ints else backend.DEFAULT_FLOAT
+    t = _make(np.arange(start, end, step, dtype=np.dtype(dtype)))
+    return t.requires_grad_() if requires_grad else t
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    t = _make(np.linspace(start, end, steps, dtype=_dtype(dtype)))
+    return t.requires_grad_() if requires_grad else t
+
+
+def eye(n, m=None, dtype=None, requires_grad=False) -> Tensor:
+    """The identity matrix (n x m)."""
+    t = _make(np.eye(n, m, dtype=_dtype(dtype)))
+    return t.requires_grad_() if requires_grad else t
+
+
+def _random(draw, shape, dtype, requires_grad, generator):
+    gen = generator or backend.default_generator()
+    arr = draw(gen, _shape_arg(shape)).astype(_dtype(dtype), copy=False)
+    t = _make(arr)
+    return t.requires_grad_() if requires_grad else t
+
+
+def rand(*shape, dtype=None, requires_grad=False, generator=None) -> Tensor:
+    """Uniform samples on [0, 1) from the global (or the given) generator."""
+    return _random(lambda g, s: g.random(s), shape, dtype, requires_grad, generator)
+
+
+def randn(*shape, dtype=None, requires_grad=False, generator=None) -> Tensor:
+    """Standard normal samples from the global (or the given) generator."""
+    return _random(lambda g, s: g.standard_normal(s), shape, dtype, requires_grad, generator)
+
+
+def randint(low, high=None, size=(), dtype=None, generator=None) -> Tensor:
+    """Integers uniform on [low, high) (int64)."""
+    if high is None:
+        low, high = 0, low
+    gen = generator or backend.default_generator()
+    return _make(gen.integers(low, high, size=_shape_arg((size,)),
+                              dtype=np.dtype(dtype or np.int64)))
+
+
+def rand_like(x, dtype=None) -> Tensor:
+    return rand(x.shape, dtype=dtype or x.dtype)
+
+
+def randn_like(x, dtype=None) -> Tensor:
+    return randn(x.shape, dtype=dtype or x.dtype)
+
+
+def randperm(n, generator=None) -> Tensor:
+    """A random permutation of 0 .. n-1 (int64)."""
+    gen = generator or backend.default_generator()
+    return _make(gen.permutation(n).astype(np.int64))

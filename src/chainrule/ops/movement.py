@@ -1,0 +1,368 @@
+"""Shape and indexing primitives: reshape, permute, broadcast/sum_to, indexing, cat, pad.
+
+``broadcast_to`` and ``sum_to`` are each other's adjoint, as are ``x[index]`` and ``index_add``.
+Everything else (flatten, squeeze, unsqueeze, transpose, expand, stack, split) is composed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.ops import formula as fm
+from chainrule.tensor import Tensor, _make, _shape_arg
+
+
+class Reshape(Function):
+    """z = x viewed with another shape of the same size."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise ValueError(f"shape {tuple(shape)} is invalid for input of size {x.size}") \
+                from None
+
+    @staticmethod
+    def backward(ctx, g):
+        return fm.reshape(g, ctx.in_shape), None
+
+
+class Permute(Function):
+    """z = x with its axes reordered; the gradient is permuted back."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.inverse = tuple(np.argsort(axes))
+        return x.transpose(axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        return fm.permute(g, ctx.inverse), None
+
+
+class BroadcastTo(Function):
+    """z = x repeated along broadcast axes ; the gradient is summed back (``sum_to``)."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return fm.sum_to(g, ctx.in_shape), None
+
+
+class SumTo(Function):
+    """z = x summed over broadcast axes down to ``shape`` ; the gradient is broadcast back."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return fm.sum_to_array(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return fm.broadcast_to(g, ctx.in_shape), None
+
+
+def _is_basic(index) -> bool:
+    """True for indices of ints, slices, None and Ellipsis (they never select twice)."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis
+               for i in items)
+
+
+def index_add_array(g, index, shape):
+    out = np.zeros(shape, dtype=g.dtype)
+    if _is_basic(index):
+        out[index] = g
+    else:
+        # NOTE: an integer index may repeat an element; add.at accumulates every occurrence.
+        np.add.at(out, index, g)
+    return out
+
+
+class GetItem(Function):
+    """z = x[index] ; the gradient is scattered back, adding where an index repeats."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.in_shape, ctx.index = x.shape, index
+        return x[index]
+
+    @staticmethod
+    def backward(ctx, g):
+        return fm.index_add(g, ctx.index, ctx.in_shape), None
+
+
+class IndexAdd(Function):
+    """z = zeros(shape) with g added at ``index`` (the adjoint of indexing)."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, g, index, shape):
+        ctx.index = index
+        return index_add_array(g, index, shape)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return fm.getitem(gg, ctx.index), None, None
+
+
+class Cat(Function):
+    """z = the inputs joined along ``axis`` ; each gets back its slice of the gradient."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, axis, *xs):
+        ctx.axis = axis
+        ctx.bounds = np.cumsum([0] + [x.shape[axis] for x in xs])
+        return np.concatenate(xs, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        lead = (slice(None),) * ctx.axis
+        grads = [None]
+        for i, need in enumerate(ctx.needs_input_grad[1:]):
+            start, stop = int(ctx.bounds[i]), int(ctx.bounds[i + 1])
+            grads.append(fm.getitem(g, lead + (slice(start, stop),)) if need else None)
+        return tuple(grads)
+
+
+class Pad(Function):
+    """z = x surrounded by ``value`` ; the gradient is the inner slice."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, x, widths, value):
+        ctx.inner = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+        return np.pad(x, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx, g):
+        return fm.getitem(g, ctx.inner), None, None
+
+
+# ---- functions -------------------------------------------------------------------------------
+def reshape(x, *shape):
+    """The same elements in a new shape (one dimension may be -1)."""
+    shape = _shape_arg(shape)
+    if shape == x.shape:
+        return x
+    return Reshape.apply(x, shape)
+
+
+view = reshape
+
+
+def view_as(x, other):
+    return reshape(x, other.shape)
+
+
+reshape_as = view_as
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge dimensions ``start_dim`` .. ``end_dim`` into one."""
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    s, e = start_dim % x.ndim, end_dim % x.ndim
+    shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:]
+    return reshape(x, shape)
+
+
+def permute(x, *dims):
+    """Reorder the axes: ``x.permute(2, 0, 1)``."""
+    dims = _shape_arg(dims)
+    if len(dims) != x.ndim:
+        raise ValueError(f"permute: {len(dims)} dims given for a tensor of shape {x.shape}")
+    dims = tuple(d % x.ndim for d in dims)
+    if dims == tuple(range(x.ndim)):
+        return x
+    return Permute.apply(x, dims)
+
+
+def transpose(x, dim0, dim1):
+    """Swap two axes."""
+    axes = list(range(x.ndim))
+    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    return permute(x, tuple(axes))
+
+
+def t(x):
+    """Transpose of a matrix (a vector is returned as is)."""
+    return x if x.ndim < 2 else transpose(x, 0, 1)
+
+
+def squeeze(x, dim=None):
+    """Drop axes of size 1 (only ``dim`` when given)."""
+    if dim is None:
+        shape = tuple(s for s in x.shape if s != 1)
+    else:
+        dims = {d % max(x.ndim, 1) for d in ((dim,) if isinstance(dim, int) else dim)}
+        shape = tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1))
+    return reshape(x, shape)
+
+
+def unsqueeze(x, dim):
+    """Insert an axis of size 1 at ``dim``."""
+    dim = dim % (x.ndim + 1)
+    return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
+
+
+def broadcast_to(x, *shape):
+    """Repeat ``x`` along new or size-1 axes, like NumPy broadcasting."""
+    shape = _shape_arg(shape)
+    if shape == x.shape:
+        return x
+    return BroadcastTo.apply(x, shape)
+
+
+def expand(x, *sizes):
+    """PyTorch's ``expand``: broadcast, where -1 keeps a dimension's size."""
+    sizes = _shape_arg(sizes)
+    lead = len(sizes) - x.ndim
+    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    return broadcast_to(x, shape)
+
+
+def expand_as(x, other):
+    return broadcast_to(x, other.shape)
+
+
+def sum_to(x, shape):
+    """Sum over the axes that broadcasting to ``x.shape`` would have added (adjoint of expand)."""
+    shape = tuple(shape)
+    if shape == x.shape:
+        return x
+    return SumTo.apply(x, shape)
+
+
+def index_arrays(index):
+    """Replace Tensors inside an index by their arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def getitem(x, index):
+    """``x[index]`` with slices, integers, integer arrays (repeats add up) or boolean masks."""
+    return GetItem.apply(x, index_arrays(index))
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing axis."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty sequence of tensors")
+    ndim = tensors[0].ndim
+    shapes = [t.shape for t in tensors]
+    axis = dim % ndim
+    for s in shapes:
+        if len(s) != ndim or s[:axis] + s[axis + 1:] != shapes[0][:axis] + shapes[0][axis + 1:]:
+            raise ValueError(f"cat: shapes {shapes} do not match outside dim {dim}")
+    return Cat.apply(axis, *tensors)
+
+
+concatenate = cat
+
+
+def stack(tensors, dim=0):
+    """Join tensors of equal shape along a new axis."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    return cat([unsqueeze(t, dim) for t in tensors], dim)
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Split into pieces of ``split_size`` (an int) or of the given sizes (a list)."""
+    n = x.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        sizes = [min(step, n - i) for i in range(0, n, step)]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} do not add up to {n} (dim {dim} of "
+                             f"{x.shape})")
+    lead = (slice(None),) * (dim % x.ndim)
+    out, start = [], 0
+    for s in sizes:
+        out.append(getitem(x, lead + (slice(start, start + s),)))
+        start += s
+    return tuple(out)
+
+
+def chunk(x, chunks, dim=0):
+    """Split into ``chunks`` nearly equal pieces."""
+    n = x.shape[dim]
+    return split(x, -(-n // chunks), dim)
+
+
+def pad(x, pad, mode="constant", value=0.0):
+    """Pad with a constant; ``pad`` lists (left, right) pairs from the last dimension back."""
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: pad {tuple(pad)} must hold (left, right) pairs for at most "
+                         f"{x.ndim} dims")
+    if any(p < 0 for p in pad):
+        raise ValueError(f"pad: negative padding {tuple(pad)} is not supported")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    return Pad.apply(x, tuple(widths), value)
+
+
+def repeat(x, *sizes):
+    """Tile the tensor ``sizes[i]`` times along each axis (PyTorch's ``repeat``)."""
+    sizes = _shape_arg(sizes)
+    lead = len(sizes) - x.ndim
+    x = reshape(x, (1,) * lead + x.shape)
+    inter = []
+    final = []
+    for r, s in zip(sizes, x.shape):
+        inter += [r, s]
+        final.append(r * s)
+    expanded = broadcast_to(reshape(x, tuple(v for s in x.shape for v in (1, s))), tuple(inter))
+    return reshape(expanded, tuple(final))
+
+
+def clone(x):
+    """A copy that stays in the graph (gradient passes through unchanged)."""
+    from chainrule.ops.elementwise import add
+
+    return add(x, 0.0) if x.requires_grad else _make(x.data.copy())
+
+
+def contiguous(x):
+    return x
+
+
+def type_as(x, other):
+    return x.to(other.dtype)

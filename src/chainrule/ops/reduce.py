@@ -1,0 +1,258 @@
+"""Reductions: sum, mean, max/min (ties split evenly), and the fused softmax pair.
+
+``dim`` is an int, a tuple of ints or None (all axes), as in PyTorch; ``keepdim`` keeps the
+reduced axes with size 1. Variance, standard deviation and log-sum-exp are compositions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.ops import formula as fm
+from chainrule.ops.elementwise import log, sqrt, where
+from chainrule.tensor import Tensor, ValuesIndices, _make
+
+
+def normalize_dims(dim, ndim, op="reduction"):
+    """``dim`` as a sorted tuple of non-negative axes, or None for all axes."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    for d in dims:
+        if not -(ndim or 1) <= d < (ndim or 1):
+            raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims")
+        out.append(int(d) % (ndim or 1))
+    return tuple(sorted(set(out)))
+
+
+def reduced_shape(shape, axis) -> tuple:
+    """The shape left after reducing ``axis`` (None: all axes) without keepdim."""
+    if axis is None:
+        return ()
+    return tuple(s for i, s in enumerate(shape) if i not in axis)
+
+
+class Sum(Function):
+    """z = sum_i x_i over ``axis`` ; dz/dx_i = 1 (the gradient is broadcast back)."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdim):
+        ctx.in_shape, ctx.args = x.shape, (axis, keepdim)
+        return x.sum(axis=axis, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        axis, keepdim = ctx.args
+        return fm.expand_reduced(g, ctx.in_shape, axis, keepdim), None, None
+
+
+class Mean(Function):
+    """z = (1/n) sum_i x_i over ``axis`` ; dz/dx_i = 1/n."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdim):
+        ctx.in_shape, ctx.args = x.shape, (axis, keepdim)
+        out = x.mean(axis=axis, keepdims=keepdim)
+        ctx.scale = out.size / x.size if x.size else 0.0
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        axis, keepdim = ctx.args
+        return fm.expand_reduced(g * ctx.scale, ctx.in_shape, axis, keepdim), None, None
+
+
+class Extremum(Function):
+    """z = max (or min) over ``axis`` ; the gradient goes to the arg-max, split evenly at ties."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdim, largest):
+        ctx.in_shape, ctx.args = x.shape, (axis, keepdim, largest)
+        if x.size == 0:
+            raise ValueError(f"{'max' if largest else 'min'}: empty tensor of shape {x.shape}")
+        y = x.max(axis=axis, keepdims=True) if largest else x.min(axis=axis, keepdims=True)
+        mask = x == y
+        # NOTE: splitting evenly among ties makes the result a valid subgradient and keeps the
+        # backward symmetric (max([1, 1]) gives [0.5, 0.5], as PyTorch's amax does).
+        weight = mask / mask.sum(axis=axis, keepdims=True)
+        ctx.save_for_backward(weight.astype(x.dtype, copy=False))
+        if not keepdim:
+            y = y.reshape(reduced_shape(x.shape, axis))
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (weight,) = ctx.saved_tensors
+        axis, keepdim, _ = ctx.args
+        return fm.expand_reduced(g, ctx.in_shape, axis, keepdim) * weight, None, None, None
+
+
+class LogSoftmax(Function):
+    """y_i = z_i - log sum_j e^{z_j}, stable (the max is subtracted first).
+
+    dy_i/dz_k = delta_ik - softmax_k, so grad_z = g - softmax * sum(g).
+    """
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.args = (axis,)
+        shifted = x - x.max(axis=axis, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        (axis,) = ctx.args
+        return g - fm.exp(y) * fm.sum(g, axis, keepdims=True), None
+
+
+class Softmax(Function):
+    """y_i = e^{z_i} / sum_j e^{z_j}, stable ; grad_z = y * (g - sum(g * y))."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.args = (axis,)
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        out = e / e.sum(axis=axis, keepdims=True)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        (axis,) = ctx.args
+        return y * (g - fm.sum(g * y, axis, keepdims=True)), None
+
+
+# ---- functions -------------------------------------------------------------------------------
+def _reduce(cls, x, dim, keepdim, *extra, op):
+    axis = normalize_dims(dim, x.ndim, op)
+    return cls.apply(x, axis, keepdim, *extra)
+
+
+def sum(x, dim=None, keepdim=False):  # noqa: A001
+    """Sum over ``dim`` (all elements when None)."""
+    return _reduce(Sum, x, dim, keepdim, op="sum")
+
+
+def mean(x, dim=None, keepdim=False):
+    """Arithmetic mean over ``dim``."""
+    return _reduce(Mean, x, dim, keepdim, op="mean")
+
+
+def _extremum(x, dim, keepdim, largest):
+    name = "max" if largest else "min"
+    if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
+        from chainrule.ops.elementwise import maximum, minimum
+
+        return maximum(x, dim) if largest else minimum(x, dim)
+    values = _reduce(Extremum, x, dim, keepdim, largest, op=name)
+    if dim is None:
+        return values
+    arg = argmax if largest else argmin
+    return ValuesIndices(values, arg(x, dim, keepdim))
+
+
+def max(x, dim=None, keepdim=False):  # noqa: A001
+    """Maximum; with ``dim`` returns ``(values, indices)`` like PyTorch."""
+    return _extremum(x, dim, keepdim, True)
+
+
+def min(x, dim=None, keepdim=False):  # noqa: A001
+    """Minimum; with ``dim`` returns ``(values, indices)`` like PyTorch."""
+    return _extremum(x, dim, keepdim, False)
+
+
+def amax(x, dim=None, keepdim=False):
+    return _reduce(Extremum, x, dim, keepdim, True, op="amax")
+
+
+def amin(x, dim=None, keepdim=False):
+    return _reduce(Extremum, x, dim, keepdim, False, op="amin")
+
+
+def var(x, dim=None, correction=1, keepdim=False, unbiased=None):
+    """Variance: sum (x - mean)^2 / (n - correction); ``unbiased=False`` means correction 0."""
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    axis = normalize_dims(dim, x.ndim, "var")
+    n = x.data.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
+    d = x - mean(x, axis, keepdim=True)
+    return sum(d * d, axis, keepdim) / builtins_max(n - correction, 0)
+
+
+def std(x, dim=None, correction=1, keepdim=False, unbiased=None):
+    """Standard deviation: sqrt(var)."""
+    return sqrt(var(x, dim, correction, keepdim, unbiased))
+
+
+def logsumexp(x, dim=None, keepdim=False):
+    """log sum_i e^{x_i}, computed as m + log sum e^{x - m} with m the (constant) maximum."""
+    axis = normalize_dims(dim, x.ndim, "logsumexp")
+    m = x.data.max(axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    out = log(sum((x - m).exp(), axis, keepdim=True)) + m
+    if not keepdim:
+        out = out.reshape(reduced_shape(x.shape, axis))
+    return out
+
+
+def log_softmax(x, dim=-1):
+    """z_i - logsumexp(z) along ``dim``, stable for large inputs."""
+    (axis,) = normalize_dims(dim, x.ndim, "log_softmax")
+    return LogSoftmax.apply(x, axis)
+
+
+def softmax(x, dim=-1):
+    """e^{z_i} / sum_j e^{z_j} along ``dim``, stable for large inputs."""
+    (axis,) = normalize_dims(dim, x.ndim, "softmax")
+    return Softmax.apply(x, axis)
+
+
+def argmax(x, dim=None, keepdim=False):
+    """Index of the maximum (over the flattened tensor when ``dim`` is None); no gradient."""
+    data = x.data if isinstance(x, Tensor) else x
+    if dim is None:
+        return _make(np.asarray(data.argmax(), dtype=np.int64))
+    return _make(data.argmax(axis=dim, keepdims=keepdim).astype(np.int64, copy=False))
+
+
+def argmin(x, dim=None, keepdim=False):
+    """Index of the minimum; no gradient."""
+    data = x.data if isinstance(x, Tensor) else x
+    if dim is None:
+        return _make(np.asarray(data.argmin(), dtype=np.int64))
+    return _make(data.argmin(axis=dim, keepdims=keepdim).astype(np.int64, copy=False))
+
+
+def norm(x, p=2, dim=None, keepdim=False):
+    """The p-norm (sum |x|^p)^(1/p); p may be 1, 2 or float('inf')."""
+    if p == 2:
+        return sqrt(sum(x * x, dim, keepdim))
+    if p == 1:
+        return sum(x.abs(), dim, keepdim)
+    if p == float("inf"):
+        return amax(x.abs(), dim, keepdim)
+    return sum(x.abs() ** p, dim, keepdim) ** (1.0 / p)
+
+
+def builtins_max(a, b):
+    return a if a > b else b
+
+
+__all__ = ["sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp",
+           "log_softmax", "softmax", "argmax", "argmin", "norm", "normalize_dims", "where"]

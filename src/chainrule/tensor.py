@@ -1,0 +1,396 @@
+"""`Tensor`: an array, its gradient, and the graph node that produced it.
+
+A Tensor wraps a NumPy (or CuPy) array in ``.data``. When ``requires_grad`` is True, operations on
+it record graph nodes (see :mod:`chainrule.autograd.function`) and ``backward()`` fills the
+``.grad`` of the leaves. Operators broadcast like NumPy; every method here is a thin call into
+:mod:`chainrule.ops`, where the forward/backward pairs live.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from chainrule import backend
+
+try:  # pragma: no cover
+    import cupy as _cupy
+
+    ARRAY_TYPES = (np.ndarray, _cupy.ndarray)
+except Exception:
+    ARRAY_TYPES = (np.ndarray,)
+
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+
+
+def _make(array, node=None):
+    """Fast internal constructor: wrap ``array`` (no copy, no checks)."""
+    t = Tensor.__new__(Tensor)
+    t.data = array
+    t.grad = None
+    t._node = node
+    t.requires_grad = node is not None
+    t._version = 0
+    return t
+
+
+def _shape_arg(shape):
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+class Tensor:
+    """A multi-dimensional array that records the operations applied to it.
+
+    Args:
+        data: array-like; Python floats and float64 arrays become float32 unless ``dtype`` says
+            otherwise (see :func:`chainrule.tensor`).
+        requires_grad: record operations for automatic differentiation.
+        dtype: the NumPy dtype to store.
+
+    Example:
+        >>> x = Tensor([1.0, 2.0], requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad                       # tensor([2., 4.])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_version", "__weakref__")
+    __array_ufunc__ = None  # make NumPy defer to Tensor's reflected operators
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        from chainrule.creation import to_array
+
+        self.data = to_array(data, dtype)
+        self.grad = None
+        self._node = None
+        self._version = 0
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ---- attributes ---------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors created by the user (not by a recorded operation)."""
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        """The graph node that produced this tensor, or None for a leaf."""
+        return self._node
+
+    @property
+    def T(self) -> Tensor:
+        return _ops.permute(self, tuple(reversed(range(self.ndim))))
+
+    @property
+    def mT(self) -> Tensor:
+        return _ops.transpose(self, -2, -1)
+
+    def size(self, dim=None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    # ---- conversion ---------------------------------------------------------------------------
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item(): only one-element tensors convert to a Python scalar, got "
+                             f"shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (shares memory on the CPU)."""
+        return backend.to_numpy(self.data)
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
+        return bool(self.data.item())
+
+    def __array__(self, dtype=None, copy=None):
+        arr = backend.to_numpy(self.data)
+        return arr if dtype is None else arr.astype(dtype)
+
+    def __repr__(self) -> str:
+        body = np.array2string(backend.to_numpy(self.data), separator=", ", precision=4,
+                               prefix="tensor(")
+        extra = ""
+        if self.dtype != np.float32 and self.dtype != np.int64 and self.dtype != np.bool_:
+            extra += f", dtype={self.dtype}"
+        if self._node is not None:
+            extra += f", grad_fn=<{self._node.name}Backward>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    __hash__ = object.__hash__
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def to(self, *args, **kwargs) -> Tensor:
+        """Convert dtype and/or device: ``t.to(cr.float64)``, ``t.to("cuda")``."""
+        dtype = kwargs.get("dtype")
+        device = kwargs.get("device")
+        for a in args:
+            if isinstance(a, str):
+                device = a
+            else:
+                dtype = a
+        out = self
+        if dtype is not None and np.dtype(dtype) != self.dtype:
+            out = _ops.cast(out, dtype)
+        if device is not None and backend.device_of(out.data) != str(device).split(":")[0]:
+            moved = _make(backend.to_device(out.data, device))
+            moved.requires_grad = out.requires_grad and out.is_leaf
+            out = moved
+        return out
+
+    def float(self) -> Tensor:
+        return self.to(np.float32)
+
+    def double(self) -> Tensor:
+        return self.to(np.float64)
+
+    def long(self) -> Tensor:
+        return self.to(np.int64)
+
+    def int(self) -> Tensor:
+        return self.to(np.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(np.bool_)
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self) -> Tensor:
+        return self.to("cuda")
+
+    # ---- autograd -----------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate the gradient of this tensor into the ``.grad`` of the leaves.
+
+        See :func:`chainrule.autograd.backward`; a scalar needs no ``gradient``.
+        """
+        from chainrule.autograd.engine import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def detach(self) -> Tensor:
+        """A tensor sharing the data but cut from the graph."""
+        return _make(self.data)
+
+    def detach_(self) -> Tensor:
+        self._node = None
+        self.requires_grad = False
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise RuntimeError(f"only floating-point tensors can require gradients, got dtype "
+                               f"{self.dtype}")
+        if not requires_grad and self._node is not None:
+            raise RuntimeError("requires_grad_(False) is only allowed on leaves; use detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor during backward."""
+        import weakref
+
+        if self._node is not None:
+            self._node._retained = weakref.ref(self)
+
+    # ---- in-place -----------------------------------------------------------------------------
+    def _inplace(self, name):
+        from chainrule.autograd.mode import state
+
+        if state.grad_enabled and self.requires_grad:
+            raise RuntimeError(
+                f"{name}: in-place operation on a tensor that requires grad (shape {self.shape}); "
+                "wrap it in `with cr.no_grad():` or use the out-of-place form"
+            )
+        self._version += 1
+
+    def zero_(self) -> Tensor:
+        self._inplace("zero_")
+        self.data[...] = 0
+        return self
+
+    def fill_(self, value) -> Tensor:
+        self._inplace("fill_")
+        self.data[...] = value
+        return self
+
+    def copy_(self, src) -> Tensor:
+        self._inplace("copy_")
+        self.data[...] = src.data if isinstance(src, Tensor) else src
+        return self
+
+    def add_(self, other, alpha=1) -> Tensor:
+        self._inplace("add_")
+        self.data += alpha * (other.data if isinstance(other, Tensor) else other)
+        return self
+
+    def sub_(self, other, alpha=1) -> Tensor:
+        return self.add_(other, -alpha)
+
+    def mul_(self, other) -> Tensor:
+        self._inplace("mul_")
+        self.data *= other.data if isinstance(other, Tensor) else other
+        return self
+
+    def div_(self, other) -> Tensor:
+        self._inplace("div_")
+        self.data /= other.data if isinstance(other, Tensor) else other
+        return self
+
+    def clamp_(self, min=None, max=None) -> Tensor:
+        self._inplace("clamp_")
+        np.clip(self.data, min, max, out=self.data)
+        return self
+
+    def __setitem__(self, index, value) -> None:
+        self._inplace("__setitem__")
+        self.data[_ops.index_arrays(index)] = value.data if isinstance(value, Tensor) else value
+
+    # ---- operators ----------------------------------------------------------------------------
+    def __add__(self, other):
+        return _ops.add(self, other)
+
+    def __radd__(self, other):
+        return _ops.add(other, self)
+
+    def __sub__(self, other):
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return _ops.sub(other, self)
+
+    def __mul__(self, other):
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.div(other, self)
+
+    def __pow__(self, other):
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return _ops.pow(other, self)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(other, self)
+
+    def __neg__(self):
+        return _ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops.abs(self)
+
+    def __getitem__(self, index):
+        return _ops.getitem(self, index)
+
+    def __lt__(self, other):
+        return _ops.lt(self, other)
+
+    def __le__(self, other):
+        return _ops.le(self, other)
+
+    def __gt__(self, other):
+        return _ops.gt(self, other)
+
+    def __ge__(self, other):
+        return _ops.ge(self, other)
+
+    def __eq__(self, other):
+        return _ops.eq(self, other)
+
+    def __ne__(self, other):
+        return _ops.ne(self, other)
+
+    def __invert__(self):
+        return _ops.logical_not(self)
+
+    def __and__(self, other):
+        return _ops.logical_and(self, other)
+
+    def __or__(self, other):
+        return _ops.logical_or(self, other)
+
+
+# Methods that are one call into chainrule.ops with the same arguments (as in PyTorch).
+_METHODS = (
+    "exp log sqrt sin cos tanh sigmoid relu abs neg sign clamp clip pow maximum minimum where "
+    "sum mean max min var std logsumexp argmax argmin prod norm softmax log_softmax "
+    "reshape view flatten transpose permute squeeze unsqueeze expand expand_as broadcast_to "
+    "split chunk repeat clone contiguous t type_as view_as reshape_as "
+    "eq ne lt le gt ge isnan isinf isfinite allclose log1p square rsqrt reciprocal"
+).split()
+
+
+def _bind(name):
+    def method(self, *args, **kwargs):
+        return getattr(_ops, name)(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"Same as ``chainrule.{name}(self, ...)``."
+    return method
+
+
+for _name in _METHODS:
+    setattr(Tensor, _name, _bind(_name))
+
+from chainrule import ops as _ops  # noqa: E402  (ops build on Tensor)
