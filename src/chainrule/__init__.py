@@ -47,3 +47,18 @@ from chainrule.ops import abs, max, min, pow, sum  # noqa: F401,A004
 from chainrule.tensor import Tensor  # noqa: F401
 
 __version__ = "0.1.0"
+
+# Sub-packages load on first use (``cr.nn``, ``cr.optim``, ...), keeping ``import chainrule`` fast.
+_SUBMODULES = {"nn", "optim", "data", "datasets", "train", "analysis", "viz", "models", "io",
+               "backend", "cli"}
+_LAZY = {"save": "chainrule.io", "load": "chainrule.io"}
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _SUBMODULES:
+        return importlib.import_module(f"chainrule.{name}")
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
