@@ -49,8 +49,9 @@ from chainrule.tensor import Tensor  # noqa: F401
 __version__ = "0.1.0"
 
 # Sub-packages load on first use (``cr.nn``, ``cr.optim``, ...), keeping ``import chainrule`` fast.
-_SUBMODULES = {"nn", "optim", "data", "datasets", "train", "analysis", "viz", "models", "io",
-               "backend", "cli"}
+_SUBMODULES = {"nn", "optim", "data", "train", "analysis", "viz", "models", "io", "backend",
+               "cli"}
+_ALIASES = {"datasets": "chainrule.data.datasets"}
 _LAZY = {"save": "chainrule.io", "load": "chainrule.io"}
 
 
@@ -59,6 +60,8 @@ def __getattr__(name):
 
     if name in _SUBMODULES:
         return importlib.import_module(f"chainrule.{name}")
+    if name in _ALIASES:
+        return importlib.import_module(_ALIASES[name])
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
