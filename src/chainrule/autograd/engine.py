@@ -13,6 +13,8 @@ that gradients of gradients (Hessian-vector products) come from the same formula
 
 from __future__ import annotations
 
+import numpy as np
+
 from chainrule.autograd.mode import set_grad_enabled, state
 from chainrule.tensor import ARRAY_TYPES, Tensor, _make
 
@@ -73,18 +75,18 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
     pending = {}
 
     def deliver(tensor, g, node):
-        g = _reduce_to(g, tensor, node)
+        if g.shape != tensor.data.shape or g.dtype != tensor.data.dtype:
+            g = _reduce_to(g, tensor, node)
         if wanted is not None:
             i = wanted.get(id(tensor))
             if i is not None:
                 found[i] = g if found[i] is None else found[i] + g
-            if tensor._node is None:
-                return
         elif tensor._node is None:
             _accumulate_leaf(tensor, g, create_graph)
             return
         key = tensor._node
-        pending[key] = g if key not in pending else pending[key] + g
+        if key is not None:
+            pending[key] = g if key not in pending else pending[key] + g
 
     for r, g in zip(roots, root_grads):
         deliver(r, g, r._node)
@@ -94,12 +96,11 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
             g = pending.pop(node, None)
             if g is None:
                 continue
-            retained = getattr(node, "_retained", None)
-            if retained is not None and retained() is not None:
-                retained().grad = g if isinstance(g, Tensor) else _make(g)
+            if node._retained is not None and node._retained() is not None:
+                node._retained().grad = g if isinstance(g, Tensor) else _make(g)
             grads = _call_backward(node, g, create_graph)
             for p, pg in zip(node.parents, grads):
-                if p is not None and pg is not None and p.requires_grad:
+                if pg is not None and p is not None and p.requires_grad:
                     deliver(p, pg, node)
             if not retain_graph:
                 node._free()
@@ -109,9 +110,12 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
 def _call_backward(node, g, create_graph):
     """Run one node's backward in the right mode and return one gradient per argument."""
     tensor_mode = create_graph or not node.formula_backward
-    node._tensor_mode = tensor_mode
-    if tensor_mode and not isinstance(g, Tensor):
-        g = _make(g)
+    if tensor_mode:
+        node._tensor_mode = True
+        if not isinstance(g, Tensor):
+            g = _make(g)
+    elif node._tensor_mode:
+        node._tensor_mode = False
     grads = type(node).backward(node, g)
     if not isinstance(grads, tuple):
         grads = (grads,)
@@ -177,7 +181,7 @@ def _initial_grads(outputs, grad_outputs, create_graph, who):
                     f"{who}: grad can be implicitly created only for scalar outputs, but output "
                     f"{i} has shape {out.shape}; pass gradient= of that shape"
                 )
-            g = out.data.dtype.type(1) + 0 * out.data
+            g = np.ones_like(out.data)
         elif isinstance(g, Tensor):
             g = g if create_graph else g.data
         if tuple(g.shape) != out.shape:

@@ -38,6 +38,12 @@ class Function:
 
     formula_backward = False
 
+    # Defaults shared by all nodes (set per node only when they differ).
+    _saved = ()
+    _out_ref = None
+    _retained = None
+    _tensor_mode = False
+
     # Set on each node by apply(): the parent Tensors (None for non-Tensor arguments), which of
     # them need a gradient, and what forward saved for backward.
     parents: tuple
@@ -56,39 +62,44 @@ class Function:
     def apply(cls, *args):
         """Run forward on the arrays of ``args`` and record a graph node when one is needed."""
         arrays = []
+        parents = []
         needs = []
-        any_needs = False
+        versions = []
+        record = False
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a.data)
-                r = a.requires_grad
-                needs.append(r)
-                any_needs = any_needs or r
+                parents.append(a)
+                versions.append(a._version)
+                if a.requires_grad:
+                    needs.append(True)
+                    record = True
+                else:
+                    needs.append(False)
             else:
                 arrays.append(a)
+                parents.append(None)
+                versions.append(0)
                 needs.append(False)
-        record = any_needs and state.grad_enabled
         ctx = cls.__new__(cls)
-        ctx.needs_input_grad = tuple(needs)
-        ctx._saved = ()
+        ctx.needs_input_grad = needs
         try:
             out = cls.forward(ctx, *arrays)
         except (ValueError, IndexError) as err:
-            shapes = [getattr(a, "shape", a) for a in arrays if hasattr(a, "shape")]
+            shapes = [a.shape for a in arrays if hasattr(a, "shape")]
             raise type(err)(f"{cls.__name__.lower()}: {err} (input shapes {shapes})") from err
-        if not isinstance(out, ARRAY_TYPES):  # NumPy returns scalars for 0-d results
-            raw, out = out, np.asarray(out)
+        if type(out) is not np.ndarray and not isinstance(out, ARRAY_TYPES):
+            raw, out = out, np.asarray(out)  # NumPy returns scalars for 0-d results
             ctx._saved = tuple(out if s is raw else s for s in ctx._saved)
         if state.anomaly:
             from chainrule.autograd.anomaly import check_forward
 
             check_forward(cls.__name__, out)
-        if not record:
+        if not (record and state.grad_enabled):
             return _make(out)
-        ctx.parents = tuple(a if isinstance(a, Tensor) else None for a in args)
-        ctx._versions = tuple(a._version if isinstance(a, Tensor) else 0 for a in args)
+        ctx.parents = parents
+        ctx._versions = versions
         result = _make(out, ctx)
-        ctx._out_ref = None
         for s in ctx._saved:
             if s is out:
                 ctx._out_ref = weakref.ref(result)

@@ -58,9 +58,9 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, axis, keepdim):
         ctx.in_shape, ctx.args = x.shape, (axis, keepdim)
-        out = x.mean(axis=axis, keepdims=keepdim)
-        ctx.scale = out.size / x.size if x.size else 0.0
-        return out
+        out = x.sum(axis=axis, keepdims=keepdim)
+        ctx.scale = out.size / x.size if x.size else float("nan")
+        return out * ctx.scale
 
     @staticmethod
     def backward(ctx, g):
