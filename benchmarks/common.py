@@ -1,0 +1,61 @@
+"""Shared pieces of the benchmarks: the machine's BLAS configuration and interleaved timing.
+
+The machine's speed drifts by tens of percent over minutes, so chainrule and PyTorch are timed in
+alternating rounds of the same workload in one process, and the ratio of medians is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+
+def try_import_torch():
+    """PyTorch if it is installed, else None (the benchmark then reports chainrule alone)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def describe_machine(torch=None) -> str:
+    """One paragraph on the CPU, NumPy's BLAS and thread settings, and PyTorch's."""
+    lines = [f"python {platform.python_version()}, numpy {np.__version__}, "
+             f"{os.cpu_count()} cpus, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}"]
+    try:
+        from threadpoolctl import threadpool_info
+
+        for pool in threadpool_info():
+            lines.append(f"  {pool.get('internal_api')} {pool.get('version')} "
+                         f"({pool.get('architecture')}), {pool.get('num_threads')} threads, "
+                         f"{os.path.basename(pool.get('filepath', ''))}")
+    except ImportError:
+        lines.append("  (install threadpoolctl to see the BLAS configuration)")
+    if torch is not None:
+        lines.append(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    return "\n".join(lines)
+
+
+def interleaved(workloads: dict, rounds: int = 5) -> dict:
+    """Time each callable of ``workloads`` once per round, alternating; return median seconds."""
+    times = {name: [] for name in workloads}
+    for _ in range(rounds):
+        for name, fn in workloads.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def report(title: str, per_unit: dict, unit: str, scale: float = 1e6, suffix: str = "us") -> None:
+    """Print the timings of ``per_unit`` (seconds per ``unit``) and the chainrule/PyTorch ratio."""
+    print(f"\n{title}")
+    for name, seconds in per_unit.items():
+        print(f"  {name:<10} {seconds * scale:10.1f} {suffix} per {unit}")
+    if "chainrule" in per_unit and "pytorch" in per_unit:
+        print(f"  ratio chainrule/pytorch: {per_unit['chainrule'] / per_unit['pytorch']:.2f}x")

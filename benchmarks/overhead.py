@@ -1,0 +1,109 @@
+"""Framework overhead on small graphs, chainrule against PyTorch in the same run.
+
+(a) Training a 2-16-16-1 tanh MLP on batches of 32 with plain SGD and MSE: time per step
+    (zero_grad, forward, loss, backward, step), 10,000 steps per framework by default.
+(b) A small elementwise add with its backward: time per forward+backward.
+
+Usage: python benchmarks/overhead.py [--steps 10000] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from common import describe_machine, interleaved, report, try_import_torch
+
+import chainrule as cr
+
+
+def make_data(n_batches=100, batch=32, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n_batches, batch, 2)).astype(np.float32)
+    y = np.sin(x.sum(-1, keepdims=True)).astype(np.float32)
+    return x, y
+
+
+def chainrule_mlp_steps(x, y):
+    cr.manual_seed(0)
+    model = cr.nn.Sequential(cr.nn.Linear(2, 16), cr.nn.Tanh(), cr.nn.Linear(16, 16),
+                             cr.nn.Tanh(), cr.nn.Linear(16, 1))
+    opt = cr.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = cr.nn.MSELoss()
+    xs = [cr.tensor(b) for b in x]
+    ys = [cr.tensor(b) for b in y]
+
+    def run(steps):
+        for i in range(steps):
+            opt.zero_grad()
+            loss = loss_fn(model(xs[i % len(xs)]), ys[i % len(ys)])
+            loss.backward()
+            opt.step()
+        return loss.item()
+
+    return run
+
+
+def torch_mlp_steps(torch, x, y):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 16),
+                                torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = torch.nn.MSELoss()
+    xs = [torch.from_numpy(b) for b in x]
+    ys = [torch.from_numpy(b) for b in y]
+
+    def run(steps):
+        for i in range(steps):
+            opt.zero_grad()
+            loss = loss_fn(model(xs[i % len(xs)]), ys[i % len(ys)])
+            loss.backward()
+            opt.step()
+        return loss.item()
+
+    return run
+
+
+def add_backward(lib, n):
+    a = lib.ones(8, requires_grad=True)
+    b = lib.ones(8)
+    g = lib.ones(8)
+
+    def run():
+        for _ in range(n):
+            (a + b).backward(g)
+            a.grad = None
+
+    return run
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=10_000, help="training steps per framework")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating timing rounds")
+    args = parser.parse_args(argv)
+    torch = try_import_torch()
+    print(describe_machine(torch))
+
+    x, y = make_data()
+    per_round = max(args.steps // args.rounds, 1)
+    runs = {"chainrule": chainrule_mlp_steps(x, y)}
+    if torch is not None:
+        runs["pytorch"] = torch_mlp_steps(torch, x, y)
+    for run in runs.values():  # warm-up
+        run(200)
+    medians = interleaved({k: (lambda r=r: r(per_round)) for k, r in runs.items()}, args.rounds)
+    report(f"(a) 2-16-16-1 tanh MLP, batch 32, SGD: {per_round * args.rounds} steps each",
+           {k: v / per_round for k, v in medians.items()}, "step")
+
+    n_ops = 2_000
+    ops = {"chainrule": add_backward(cr, n_ops)}
+    if torch is not None:
+        ops["pytorch"] = add_backward(torch, n_ops)
+    medians = interleaved(ops, args.rounds)
+    report("(b) elementwise add of 8 floats, forward + backward",
+           {k: v / n_ops for k, v in medians.items()}, "op")
+
+
+if __name__ == "__main__":
+    main()
