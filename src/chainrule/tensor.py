@@ -343,6 +343,10 @@ class Tensor:
     def __getitem__(self, index):
         return _ops.getitem(self, index)
 
+    def where(self, condition, other):
+        """``self`` where ``condition`` holds, else ``other`` (PyTorch's ``Tensor.where``)."""
+        return _ops.where(condition, self, other)
+
     def __lt__(self, other):
         return _ops.lt(self, other)
 
@@ -373,8 +377,8 @@ class Tensor:
 
 # Methods that are one call into chainrule.ops with the same arguments (as in PyTorch).
 _METHODS = (
-    "exp log sqrt sin cos tanh sigmoid relu abs neg sign clamp clip pow maximum minimum where "
-    "sum mean max min var std logsumexp argmax argmin prod norm softmax log_softmax "
+    "exp log sqrt sin cos tanh sigmoid relu abs neg sign clamp clip pow maximum minimum "
+    "sum mean max min var std logsumexp argmax argmin norm softmax log_softmax "
     "reshape view flatten transpose permute squeeze unsqueeze expand expand_as broadcast_to "
     "split chunk repeat clone contiguous t type_as view_as reshape_as "
     "eq ne lt le gt ge isnan isinf isfinite allclose log1p square rsqrt reciprocal"

@@ -110,12 +110,16 @@ class Pow(Function):
     def backward(ctx, g):
         a, b, out = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        a_raw = a.data if isinstance(a, Tensor) else a
+        b_raw = b.data if isinstance(b, Tensor) else b
         with np.errstate(invalid="ignore", divide="ignore"):
-            ga = g * b * a ** (b - 1) if na else None
-            gb = None
+            ga = gb = None
+            if na:
+                ga = g * b * a ** (b - 1)
+                # NOTE: d/da a^0 = 0 everywhere; the formula would give 0 * inf = NaN at a = 0.
+                if np.any(b_raw == 0):
+                    ga = fm.where(b_raw == 0, 0.0, ga)
             if nb:
-                a_raw = a.data if isinstance(a, Tensor) else a
-                b_raw = b.data if isinstance(b, Tensor) else b
                 zero = (a_raw == 0) & (b_raw >= 0)
                 safe_a = fm.where(zero, 1.0, a)
                 gb = fm.where(zero, 0.0, g * out * fm.log(safe_a))
@@ -211,6 +215,10 @@ class Maximum(Function):
         return (g * w if na else None), (g * (1 - w) if nb else None), None
 
 
+class Minimum(Maximum):
+    """z = min(a, b) elementwise (``Maximum`` with ``largest=False``, named for errors)."""
+
+
 class Where(Function):
     """z = a where cond else b ; the gradient flows to the chosen side."""
 
@@ -270,8 +278,9 @@ class Cast(Function):
 
 # ---- functions -------------------------------------------------------------------------------
 def _const(x, like):
-    """Turn a float NumPy constant into ``like``'s dtype (no silent float64 upcast)."""
-    if isinstance(x, np.ndarray) and x.dtype.kind == "f" and isinstance(like, Tensor) \
+    """Turn a float NumPy constant (array or scalar) into ``like``'s dtype (no silent upcast)."""
+    if isinstance(x, (np.ndarray, np.floating)) and x.dtype.kind == "f" \
+            and isinstance(like, Tensor) \
             and like.data.dtype.kind == "f" and x.dtype != like.data.dtype:
         return x.astype(like.data.dtype)
     return x
@@ -354,7 +363,7 @@ def maximum(a, b):
 
 def minimum(a, b):
     """Elementwise minimum; ties split the gradient evenly."""
-    return Maximum.apply(_const(a, b), _const(b, a), False)
+    return Minimum.apply(_const(a, b), _const(b, a), False)
 
 
 def where(condition, a, b):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chainrule.autograd.function import Function
 from chainrule.ops import formula as fm
+from chainrule.ops.elementwise import _const
 
 
 class MatMul(Function):
@@ -90,7 +91,7 @@ class Linear(Function):
 
 def matmul(a, b):
     """Matrix product with NumPy's rules for 1-D and batched operands."""
-    return MatMul.apply(a, b)
+    return MatMul.apply(_const(a, b), _const(b, a))
 
 
 def linear(x, weight, bias=None):

@@ -193,14 +193,25 @@ def permute(x, *dims):
     dims = _shape_arg(dims)
     if len(dims) != x.ndim:
         raise ValueError(f"permute: {len(dims)} dims given for a tensor of shape {x.shape}")
-    dims = tuple(d % x.ndim for d in dims)
+    dims = tuple(_axis(d, x.ndim, "permute") for d in dims)
     if dims == tuple(range(x.ndim)):
         return x
     return Permute.apply(x, dims)
 
 
+def _axis(dim, n, op):
+    """``dim`` as an axis in [0, n), counting from the end when negative."""
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dim {dim} is out of range [{-n}, {n - 1}]")
+    return dim % n
+
+
 def transpose(x, dim0, dim1):
     """Swap two axes."""
+    n = max(x.ndim, 1)
+    dim0, dim1 = _axis(dim0, n, "transpose"), _axis(dim1, n, "transpose")
+    if x.ndim == 0:
+        return x
     axes = list(range(x.ndim))
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
     return permute(x, tuple(axes))
@@ -216,14 +227,15 @@ def squeeze(x, dim=None):
     if dim is None:
         shape = tuple(s for s in x.shape if s != 1)
     else:
-        dims = {d % max(x.ndim, 1) for d in ((dim,) if isinstance(dim, int) else dim)}
+        dims = {_axis(d, max(x.ndim, 1), "squeeze")
+                for d in ((dim,) if isinstance(dim, int) else dim)}
         shape = tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1))
     return reshape(x, shape)
 
 
 def unsqueeze(x, dim):
     """Insert an axis of size 1 at ``dim``."""
-    dim = dim % (x.ndim + 1)
+    dim = _axis(dim, x.ndim + 1, "unsqueeze")
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
@@ -232,7 +244,11 @@ def broadcast_to(x, *shape):
     shape = _shape_arg(shape)
     if shape == x.shape:
         return x
-    return BroadcastTo.apply(x, shape)
+    try:
+        return BroadcastTo.apply(x, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: shape {x.shape} cannot be broadcast to {shape}") \
+            from None
 
 
 def expand(x, *sizes):

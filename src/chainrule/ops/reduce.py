@@ -223,20 +223,23 @@ def softmax(x, dim=-1):
     return Softmax.apply(x, axis)
 
 
+def _arg_extremum(x, dim, keepdim, largest):
+    data = x.data if isinstance(x, Tensor) else x
+    find = data.argmax if largest else data.argmin
+    if dim is None:
+        index = np.asarray(find(), dtype=np.int64)
+        return _make(index.reshape((1,) * data.ndim) if keepdim else index)
+    return _make(np.asarray(find(axis=dim, keepdims=keepdim), dtype=np.int64))
+
+
 def argmax(x, dim=None, keepdim=False):
     """Index of the maximum (over the flattened tensor when ``dim`` is None); no gradient."""
-    data = x.data if isinstance(x, Tensor) else x
-    if dim is None:
-        return _make(np.asarray(data.argmax(), dtype=np.int64))
-    return _make(data.argmax(axis=dim, keepdims=keepdim).astype(np.int64, copy=False))
+    return _arg_extremum(x, dim, keepdim, True)
 
 
 def argmin(x, dim=None, keepdim=False):
     """Index of the minimum; no gradient."""
-    data = x.data if isinstance(x, Tensor) else x
-    if dim is None:
-        return _make(np.asarray(data.argmin(), dtype=np.int64))
-    return _make(data.argmin(axis=dim, keepdims=keepdim).astype(np.int64, copy=False))
+    return _arg_extremum(x, dim, keepdim, False)
 
 
 def norm(x, p=2, dim=None, keepdim=False):
