@@ -1,0 +1,264 @@
+"""`chainrule.nn.functional` (imported as F): layers, activations and losses as functions.
+
+Each layer's ``forward`` is one call into this module; each function is either a primitive of
+:mod:`chainrule.ops` or a short composition of them, so its gradient (and its gradient's
+gradient) comes from the primitives' formulas.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from chainrule import backend
+from chainrule.nn.losses import (  # re-exported: F.cross_entropy, ...
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)
+from chainrule.ops.elementwise import clamp, exp, relu, sigmoid, tanh, where
+from chainrule.ops.linalg import linear
+from chainrule.ops.reduce import log_softmax as _log_softmax
+from chainrule.ops.reduce import softmax as _softmax
+from chainrule.ops.special import erf, heaviside, signum
+from chainrule.ops.special import softplus as _softplus
+from chainrule.tensor import Tensor, _make
+
+# ---- exports of other layer families ---------------------------------------------------------
+# Convolution and pooling (chainrule.ops.window), recurrent layers and embedding add their
+# functional forms here (F.conv2d, F.max_pool2d, F.embedding, ...).
+# ----------------------------------------------------------------------------------------------
+
+__all__ = [
+    "linear", "identity", "step", "sign", "piecewise_linear", "sigmoid", "tanh", "relu",
+    "leaky_relu", "elu", "gelu", "softplus", "logsigmoid", "log_sigmoid", "softmax",
+    "log_softmax", "dropout", "batch_norm", "layer_norm", "one_hot", "mse_loss", "l1_loss",
+    "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "nll_loss",
+    "cross_entropy",
+]
+
+
+# ---- activations -----------------------------------------------------------------------------
+def identity(input):
+    """f(z) = z: the linear activation of regression outputs."""
+    return input
+
+
+def step(input):
+    """Unit step (Heaviside): 0 for z < 0, 1/2 at z = 0, 1 for z > 0; equals (sign(z) + 1)/2.
+
+    Its derivative is 0 almost everywhere, so gradient descent cannot train through it (the
+    reason the decks move from the perceptron to sigmoid units); the zero gradient still flows.
+    """
+    return heaviside(input, 0.5)
+
+
+def sign(input):
+    """sign(z) in {-1, 0, 1}, the perceptron's output; zero gradient."""
+    return signum(input)
+
+
+def piecewise_linear(input):
+    """Piece-wise linear (hard) sigmoid: 0 for z <= -1/2, z + 1/2 between, 1 for z >= 1/2."""
+    return clamp(input + 0.5, 0.0, 1.0)
+
+
+def leaky_relu(input, negative_slope=0.01):
+    """max(alpha z, z) for 0 <= alpha <= 1: z for z > 0, alpha z otherwise (slope alpha at 0)."""
+    return where(input.data > 0, input, input * negative_slope)
+
+
+def elu(input, alpha=1.0):
+    """ELU: z for z > 0, alpha (e^z - 1) otherwise.
+
+    NOTE: e^z is evaluated at min(z, 0) so the unused branch never overflows (an inf there
+    would turn the zero gradient of ``where`` into NaN).
+    """
+    return where(input.data > 0, input, (exp(clamp(input, max=0.0)) - 1.0) * alpha)
+
+
+_SQRT_HALF = 1.0 / math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def gelu(input, approximate="none"):
+    """GELU: z Phi(z) with Phi the standard normal CDF.
+
+    Exact: 0.5 z (1 + erf(z / sqrt 2)). With ``approximate="tanh"``:
+    0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))).
+    """
+    if approximate == "none":
+        return input * (erf(input * _SQRT_HALF) + 1.0) * 0.5
+    if approximate == "tanh":
+        inner = (input + input * input * input * 0.044715) * _SQRT_2_OVER_PI
+        return input * (tanh(inner) + 1.0) * 0.5
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """Softplus: (1/beta) log(1 + e^{beta z}), and z where beta z > threshold.
+
+    A smooth ReLU whose derivative is sigmoid(beta z); stable for any z.
+    """
+    return _softplus(input, beta, threshold)
+
+
+def logsigmoid(input):
+    """log sigmoid(z) = -softplus(-z), stable: logsigmoid(-1000) == -1000."""
+    return -_softplus(-input)
+
+
+log_sigmoid = logsigmoid
+
+
+def softmax(input, dim=-1):
+    """softmax(z)_i = e^{z_i} / sum_j e^{z_j} along ``dim`` (the max is subtracted first)."""
+    return _softmax(input, dim)
+
+
+def log_softmax(input, dim=-1):
+    """log softmax(z)_i = z_i - logsumexp(z) along ``dim``; log_softmax([1000, 1]) = [0, -999]."""
+    return _log_softmax(input, dim)
+
+
+# ---- dropout ---------------------------------------------------------------------------------
+def dropout(input, p=0.5, training=True, generator=None):
+    """Inverted dropout: zero each element with probability p, scale the rest by 1/(1 - p).
+
+    y = x m / (1 - p) with m_i ~ Bernoulli(1 - p), so E[y] = x and evaluation needs no
+    rescaling. The identity when ``training`` is False or p = 0.
+
+    Args:
+        input: any tensor.
+        p: the probability of dropping an element, 0 <= p <= 1.
+        training: apply dropout (True) or return the input (False).
+        generator: a ``numpy.random.Generator``; default chainrule's global generator.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    gen = generator if generator is not None else backend.default_generator()
+    dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float32)
+    keep = gen.random(input.shape, dtype=np.float32) >= p
+    mask = keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
+    if backend.is_gpu_array(input.data):  # pragma: no cover - GPU only
+        mask = backend.to_device(mask, "cuda")
+    return input * mask
+
+
+# ---- normalisation ---------------------------------------------------------------------------
+def _stat_array(t, shape):
+    return (t.data if isinstance(t, Tensor) else np.asarray(t)).reshape(shape)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Batch normalisation over all axes but the channel axis 1.
+
+    Training: x_hat = (x - mu_B) / sqrt(sigma_B^2 + eps) with the batch mean and (biased)
+    variance, and the running statistics (when given) are updated in place:
+    r_mean <- (1 - momentum) r_mean + momentum mu_B, r_var likewise with the unbiased
+    variance sigma_B^2 n / (n - 1). Evaluation uses the running statistics instead.
+    Then y = gamma x_hat + beta.
+
+    Args:
+        input: (N, C) or (N, C, *) tensor.
+        running_mean, running_var: (C,) tensors, or None (training only).
+        weight, bias: gamma and beta, (C,) each, or None.
+        training: use batch statistics (True) or the running ones (False).
+        momentum: weight of the new batch in the running averages.
+        eps: added to the variance for stability.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input of shape (N, C, ...), got {input.shape}")
+    c = input.shape[1]
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if training:
+        axes = (0,) + tuple(range(2, input.ndim))
+        n = input.data.size // max(c, 1)
+        if n <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, got input of shape {input.shape}")
+        mean = input.mean(axes, keepdim=True)
+        centered = input - mean
+        var = (centered * centered).mean(axes, keepdim=True)
+        out = centered * (var + eps) ** -0.5
+        if running_mean is not None:
+            running_mean.data[...] = (1 - momentum) * running_mean.data + \
+                momentum * mean.data.reshape(c)
+            running_mean._version += 1
+        if running_var is not None:
+            running_var.data[...] = (1 - momentum) * running_var.data + \
+                momentum * var.data.reshape(c) * (n / (n - 1))
+            running_var._version += 1
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are needed when "
+                             "training=False")
+        inv_std = 1.0 / np.sqrt(_stat_array(running_var, (c,)) + eps)
+        scale = _make(inv_std.astype(input.dtype, copy=False))
+        if weight is not None:
+            scale = weight * scale
+        shift = -(_stat_array(running_mean, (c,)).astype(input.dtype, copy=False)) * scale
+        if bias is not None:
+            shift = shift + bias
+        return input * _channels(scale, shape) + _channels(shift, shape)
+    if weight is not None:
+        out = out * _channels(weight, shape)
+    if bias is not None:
+        out = out + _channels(bias, shape)
+    return out
+
+
+def _channels(t, shape):
+    """A (C,) tensor shaped to broadcast over (N, C, *) (no reshape node for (N, C) inputs)."""
+    return t if len(shape) == 2 else t.reshape(shape)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalisation over the trailing ``normalized_shape`` axes of each sample.
+
+    y = (x - mean) / sqrt(var + eps) * gamma + beta, mean and (biased) variance taken over
+    the last len(normalized_shape) axes; gamma and beta have shape ``normalized_shape``.
+    """
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
+        else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if input.shape[input.ndim - k:] != normalized_shape or input.ndim < k:
+        raise ValueError(f"layer_norm: input of shape {input.shape} does not end with "
+                         f"normalized_shape {normalized_shape}")
+    axes = tuple(range(input.ndim - k, input.ndim))
+    mean = input.mean(axes, keepdim=True)
+    centered = input - mean
+    var = (centered * centered).mean(axes, keepdim=True)
+    out = centered * (var + eps) ** -0.5
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+# ---- encoding --------------------------------------------------------------------------------
+def one_hot(input, num_classes=-1):
+    """One-hot encoding of int64 class indices: shape (*, num_classes), int64, no gradient.
+
+    ``num_classes=-1`` uses max(input) + 1.
+    """
+    y = input.data if isinstance(input, Tensor) else np.asarray(input)
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected integer class indices, got dtype {y.dtype}")
+    if num_classes < 0:
+        num_classes = int(y.max()) + 1 if y.size else 0
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        bad = int(y[(y < 0) | (y >= num_classes)].ravel()[0])
+        raise IndexError(f"one_hot: class {bad} is out of range for {num_classes} classes")
+    return _make((y[..., None] == np.arange(num_classes)).astype(np.int64))

@@ -1,0 +1,487 @@
+"""`Module`: the base class of layers and networks.
+
+A Module owns Parameters, buffers (state that is saved but not trained, such as BatchNorm's
+running statistics) and sub-modules, all registered by attribute assignment. Names are dotted
+paths (``"0.weight"``, ``"encoder.fc.bias"``) and equal PyTorch's for the same layers, so a
+PyTorch ``state_dict`` converted to arrays loads into the chainrule model and back.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from chainrule import backend
+from chainrule.autograd.mode import no_grad
+from chainrule.nn.parameter import Parameter
+from chainrule.tensor import Tensor, _make
+
+
+class IncompatibleKeys(namedtuple("IncompatibleKeys",
+                                  ["missing_keys", "unexpected_keys", "mismatched_keys"])):
+    """What :meth:`Module.load_state_dict` could not load.
+
+    ``missing_keys``: in the model, not in the state dict; ``unexpected_keys``: in the state
+    dict, not in the model; ``mismatched_keys``: in both with different shapes (as strings
+    ``"name: checkpoint (3, 4) != model (4, 3)"``).
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        if not any(self):
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+
+class StateDictError(RuntimeError):
+    """Raised by ``load_state_dict(strict=True)``; carries the three lists as attributes."""
+
+    def __init__(self, message, keys: IncompatibleKeys):
+        super().__init__(message)
+        self.missing_keys, self.unexpected_keys, self.mismatched_keys = keys
+
+
+class RemovableHandle:
+    """Returned by ``register_forward_hook``; ``handle.remove()`` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict):
+        self._hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        """Unregister the hook (a second call does nothing)."""
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
+
+class Module:
+    """Base class of every layer and network.
+
+    Subclasses create their parameters and sub-modules in ``__init__`` (after calling
+    ``super().__init__()``) and compute the output in ``forward``; calling the module runs
+    ``forward`` (and any hooks).
+
+    Example:
+        >>> class TwoLayer(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.fc1 = nn.Linear(2, 4)
+        ...         self.fc2 = nn.Linear(4, 1)
+        ...     def forward(self, x):
+        ...         return self.fc2(cr.tanh(self.fc1(x)))
+        >>> [name for name, _ in TwoLayer().named_parameters()]
+        ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
+    """
+
+    training: bool
+
+    def __init__(self):
+        d = self.__dict__
+        d["training"] = True
+        d["_parameters"] = OrderedDict()
+        d["_buffers"] = OrderedDict()
+        d["_non_persistent"] = set()
+        d["_modules"] = OrderedDict()
+        d["_forward_hooks"] = OrderedDict()
+        d["_forward_pre_hooks"] = OrderedDict()
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must implement forward()")
+
+    def __call__(self, *args, **kwargs):
+        if not self._forward_hooks and not self._forward_pre_hooks:
+            return self.forward(*args, **kwargs)
+        for hook in list(self._forward_pre_hooks.values()):
+            changed = hook(self, args)
+            if changed is not None:
+                args = changed if isinstance(changed, tuple) else (changed,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            changed = hook(self, args, out)
+            if changed is not None:
+                out = changed
+        return out
+
+    # ---- registration ------------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        if "_parameters" not in d:
+            raise AttributeError(f"cannot assign {name!r} before Module.__init__() is called")
+        params, buffers, modules = d["_parameters"], d["_buffers"], d["_modules"]
+        if isinstance(value, Parameter):
+            self._forget(name, params)
+            params[name] = value
+        elif isinstance(value, Module):
+            self._forget(name, modules)
+            modules[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign a {type(value).__name__} to parameter {name!r} "
+                                f"of {type(self).__name__} (expected nn.Parameter or None)")
+            params[name] = None
+        elif name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign a {type(value).__name__} to sub-module {name!r} "
+                                "(expected nn.Module or None)")
+            modules[name] = None
+        elif name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign a {type(value).__name__} to buffer {name!r} "
+                                "(expected a Tensor or None)")
+            buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name, keep=None):
+        """Remove ``name`` from every table but ``keep`` (so a re-assignment keeps its place)."""
+        d = self.__dict__
+        for table in (d["_parameters"], d["_buffers"], d["_modules"]):
+            if table is not keep:
+                table.pop(name, None)
+        d["_non_persistent"].discard(name)
+        d.pop(name, None)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        for table in ("_parameters", "_buffers", "_modules"):
+            if table in d and name in d[table]:
+                return d[table][name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        d = self.__dict__
+        for table in ("_parameters", "_buffers", "_modules"):
+            if name in d[table]:
+                del d[table][name]
+                d["_non_persistent"].discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
+                      | set(self._modules))
+
+    def _check_name(self, name, what):
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{what} name must be a non-empty string without '.', got {name!r}")
+        if hasattr(self, name) and name not in self._parameters and name not in self._buffers \
+                and name not in self._modules:
+            raise KeyError(f"attribute {name!r} already exists on {type(self).__name__}")
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Add a parameter (or None, a declared but absent parameter such as a missing bias)."""
+        self._check_name(name, "parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {name!r} must be an nn.Parameter or None, got "
+                            f"{type(param).__name__}")
+        self._forget(name, self._parameters)
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Add a buffer: state saved in ``state_dict`` (when persistent) but not trained."""
+        self._check_name(name, "buffer")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got "
+                            f"{type(tensor).__name__}")
+        self._forget(name, self._buffers)
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent.add(name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Add a sub-module under ``name`` (same as ``setattr(self, name, module)``)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be an nn.Module or None, got "
+                            f"{type(module).__name__}")
+        self._check_name(str(name), "module")
+        self._forget(str(name), self._modules)
+        self._modules[str(name)] = module
+
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> Module:
+        """The sub-module at dotted path ``target`` ("" is the module itself)."""
+        mod = self
+        for part in target.split(".") if target else []:
+            if part not in mod._modules or mod._modules[part] is None:
+                raise AttributeError(f"{type(mod).__name__} has no sub-module {part!r} "
+                                     f"(looking up {target!r})")
+            mod = mod._modules[part]
+        return mod
+
+    # ---- iteration ----------------------------------------------------------------------------
+    def named_modules(self, memo=None, prefix: str = ""):
+        """Yield ``(dotted name, module)`` for this module and all below it, each once."""
+        memo = set() if memo is None else memo
+        stack = [(prefix, self)]
+        while stack:
+            name, mod = stack.pop()
+            if id(mod) in memo:
+                continue
+            memo.add(id(mod))
+            yield name, mod
+            children = [(f"{name}.{k}" if name else k, m) for k, m in mod._modules.items()
+                        if m is not None]
+            stack.extend(reversed(children))
+
+    def modules(self):
+        """Yield this module and every sub-module (depth first, each once)."""
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        """Yield ``(name, module)`` for the direct sub-modules."""
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self):
+        """Yield the direct sub-modules."""
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, table, prefix, recurse, skip=None):
+        seen = set()
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for mod_name, mod in mods:
+            for name, value in getattr(mod, table).items():
+                if value is None or id(value) in seen or (skip and name in skip(mod)):
+                    continue
+                seen.add(id(value))
+                yield (f"{mod_name}.{name}" if mod_name else name), value
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True):
+        """Yield ``(dotted name, Parameter)``; a shared parameter appears once."""
+        return self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse: bool = True):
+        """Yield every Parameter (what an optimiser trains)."""
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True):
+        """Yield ``(dotted name, buffer)``."""
+        return self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True):
+        """Yield every buffer (state saved with the model but not trained)."""
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    # ---- modes and gradients ------------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (dropout active, batch norm uses batch statistics) recursively."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"train: mode must be a bool, got {mode!r}")
+        for m in self.modules():
+            m.__dict__["training"] = mode
+        return self
+
+    def eval(self) -> Module:
+        """Set evaluation mode: ``train(False)``."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (False) or unfreeze (True) every parameter."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients: None (default), or zeros in place."""
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad = _make(np.zeros_like(p.grad.data))
+
+    def apply(self, fn) -> Module:
+        """Call ``fn(module)`` on every sub-module (children first), then on this module."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # ---- hooks --------------------------------------------------------------------------------
+    def register_forward_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, inputs, output)`` after each forward; a non-None result replaces
+        the output."""
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
+
+    def register_forward_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, inputs)`` before each forward; a non-None result replaces the
+        inputs."""
+        handle = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
+        return handle
+
+    # ---- state --------------------------------------------------------------------------------
+    def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False):
+        """An ordered mapping from dotted names to parameters and persistent buffers.
+
+        Values are Tensors sharing memory with the model (detached unless ``keep_vars``).
+        The order is PyTorch's: a module's own parameters, its buffers, then its children.
+        """
+        out = OrderedDict() if destination is None else destination
+        for mod_name, mod in self.named_modules(prefix=prefix.rstrip(".")):
+            base = f"{mod_name}." if mod_name else ""
+            for name, p in mod._parameters.items():
+                if p is not None:
+                    out[base + name] = p if keep_vars else p.detach()
+            for name, b in mod._buffers.items():
+                if b is not None and name not in mod._non_persistent:
+                    out[base + name] = b if keep_vars else b.detach()
+        return out
+
+    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
+        """Copy parameters and buffers from ``state_dict`` into this module.
+
+        Values may be Tensors or arrays (anything ``numpy.asarray`` accepts, e.g. PyTorch CPU
+        tensors); each is converted to the existing tensor's dtype and copied in place, so
+        optimisers holding the parameters stay valid.
+
+        Args:
+            state_dict: a mapping from dotted names to values.
+            strict: when True, any missing, unexpected or mis-shaped key raises
+                :class:`StateDictError` (listing all three) and nothing is loaded. When False,
+                the keys that match are loaded and the others returned.
+
+        Returns:
+            ``IncompatibleKeys(missing_keys, unexpected_keys, mismatched_keys)``.
+        """
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        mismatched, ready = [], []
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            array = value.data if isinstance(value, Tensor) else np.asarray(value)
+            if tuple(array.shape) != target.shape:
+                mismatched.append(f"{key}: checkpoint {tuple(array.shape)} != model "
+                                  f"{target.shape}")
+            else:
+                ready.append((target, array))
+        keys = IncompatibleKeys(missing, unexpected, mismatched)
+        if strict and any(keys):
+            lines = [f"Error(s) in loading state_dict for {type(self).__name__}:"]
+            for label, items in (("Missing key(s)", missing), ("Unexpected key(s)", unexpected),
+                                 ("Size mismatch", mismatched)):
+                if items:
+                    lines.append(f"  {label}: " + ", ".join(repr(k) for k in items))
+            raise StateDictError("\n".join(lines), keys)
+        with no_grad():
+            for target, array in ready:
+                if backend.is_gpu_array(target.data) or backend.is_gpu_array(array):
+                    array = backend.to_device(array, target.device)
+                target.data[...] = array.astype(target.dtype, copy=False)
+                target._version += 1
+        return keys
+
+    # ---- dtype and device ---------------------------------------------------------------------
+    def _convert(self, fn) -> Module:
+        for m in self.modules():
+            for table in (m._parameters, m._buffers):
+                for t in table.values():
+                    if t is None:
+                        continue
+                    t.data = fn(t.data)
+                    if t.grad is not None:
+                        t.grad = _make(fn(t.grad.data))
+        return self
+
+    def to(self, *args, **kwargs) -> Module:
+        """Convert floating parameters and buffers to a dtype and/or move all to a device.
+
+        ``model.to(cr.float64)``, ``model.to("cuda")``, ``model.to("cpu", cr.float32)``.
+        Parameters keep their identity (their ``.data`` is replaced), so an optimiser created
+        before the call still updates them. Integer buffers (``num_batches_tracked``) keep
+        their dtype.
+        """
+        dtype, device = kwargs.get("dtype"), kwargs.get("device")
+        for a in args:
+            if isinstance(a, str):
+                device = a
+            else:
+                dtype = a
+        if dtype is not None:
+            dtype = np.dtype(dtype)
+            if dtype.kind != "f":
+                raise TypeError(f"Module.to: only floating dtypes are supported, got {dtype}")
+
+        def convert(array):
+            if device is not None:
+                array = backend.to_device(array, device)
+            if dtype is not None and array.dtype.kind == "f" and array.dtype != dtype:
+                array = array.astype(dtype)
+            return array
+
+        return self._convert(convert)
+
+    def double(self) -> Module:
+        """Convert floating parameters and buffers to float64."""
+        return self.to(np.float64)
+
+    def float(self) -> Module:
+        """Convert floating parameters and buffers to float32."""
+        return self.to(np.float32)
+
+    def half(self) -> Module:
+        """Convert floating parameters and buffers to float16."""
+        return self.to(np.float16)
+
+    def cpu(self) -> Module:
+        """Move parameters and buffers to the CPU (NumPy arrays)."""
+        return self.to("cpu")
+
+    def cuda(self) -> Module:
+        """Move parameters and buffers to the GPU (CuPy arrays)."""
+        return self.to("cuda")
+
+    # ---- description --------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The text inside the parentheses of this module's repr (hyper-parameters)."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        for name, m in self._modules.items():
+            child = repr(m).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child}")
+        extra = self.extra_repr()
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        head = f"{type(self).__name__}(" + (f"\n  {extra}" if extra else "")
+        return head + "\n" + "\n".join(lines) + "\n)"
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        """The number of scalar parameters (each shared parameter counted once)."""
+        return int(sum(p.data.size for p in self.parameters()
+                       if p.requires_grad or not trainable_only))
+
+    def summary(self, input_shape=None, dtype=None, print_fn=print):
+        """Print a table of layers, output shapes and parameter counts, and return it.
+
+        See :func:`chainrule.nn.summary.summary`.
+        """
+        from chainrule.nn.summary import summary
+
+        return summary(self, input_shape, dtype=dtype, print_fn=print_fn)

@@ -1,0 +1,148 @@
+"""Special functions as fused primitives: erf, softplus, and the piecewise-constant step/sign.
+
+Each has a stable forward on arrays and a backward written with differentiable operations (so
+``create_graph=True`` gives second derivatives). Activations of :mod:`chainrule.nn.functional`
+are composed from these and the elementwise primitives.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.ops import formula as fm
+from chainrule.ops.elementwise import _sigmoid_array, sigmoid
+from chainrule.tensor import Tensor
+
+try:  # SciPy's erf is exact and vectorised; it is an optional dependency
+    from scipy.special import erf as _scipy_erf
+except ImportError:  # pragma: no cover - exercised only without SciPy
+    _scipy_erf = None
+
+_vector_erf = np.vectorize(math.erf, otypes=[np.float64])
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def erf_array(x):
+    """erf on a raw array, keeping its dtype (SciPy when installed, else ``math.erf``)."""
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    if _scipy_erf is not None and isinstance(x, np.ndarray):
+        return _scipy_erf(x)
+    from chainrule import backend
+
+    if backend.is_gpu_array(x):  # pragma: no cover - GPU only
+        import cupyx.scipy.special
+
+        return cupyx.scipy.special.erf(x)
+    return _vector_erf(x).astype(x.dtype, copy=False)
+
+
+def _sigmoid(x):
+    """sigmoid on an array or a Tensor (the Tensor form is differentiable)."""
+    return sigmoid(x) if isinstance(x, Tensor) else _sigmoid_array(x)
+
+
+class Erf(Function):
+    """z = erf(x) = 2/sqrt(pi) int_0^x e^{-t^2} dt ; dz/dx = 2/sqrt(pi) e^{-x^2}."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return erf_array(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * _TWO_OVER_SQRT_PI * fm.exp(-(x * x))
+
+
+class Softplus(Function):
+    """z = (1/beta) log(1 + e^{beta x}), and z = x where beta x > threshold.
+
+    dz/dx = sigmoid(beta x) (1 in the linear region).
+
+    NOTE: computed as max(beta x, 0) + log1p(e^{-|beta x|}), which never overflows:
+    softplus(1000) == 1000 and softplus(-1000) == 0 (so log_sigmoid(-1000) == -1000).
+    """
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        bx = x * beta if beta != 1 else x
+        linear = bx > threshold
+        ctx.save_for_backward(x, linear)
+        ctx.beta = beta
+        out = np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))
+        if beta != 1:
+            out /= beta
+        out = np.where(linear, x, out)
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, linear = ctx.saved_tensors
+        linear = linear.data if isinstance(linear, Tensor) else linear
+        beta = ctx.beta
+        slope = _sigmoid(x * beta if beta != 1 else x)
+        return fm.where(linear, g, g * slope), None, None
+
+
+class Heaviside(Function):
+    """z = 0 for x < 0, ``value`` at x = 0, 1 for x > 0 ; dz/dx = 0 (almost everywhere).
+
+    The zero gradient flows (rather than cutting the graph), so a network containing a step
+    still backpropagates, as the perceptron discussion of the decks expects.
+    """
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, x, value):
+        dtype = x.dtype if x.dtype.kind == "f" else np.float32
+        return np.where(x == 0, value, x > 0).astype(dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0, None
+
+
+class Signum(Function):
+    """z = sign(x) in {-1, 0, 1} ; dz/dx = 0 (almost everywhere)."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.sign(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0
+
+
+def erf(x):
+    """The error function erf(x) = 2/sqrt(pi) int_0^x e^{-t^2} dt, differentiable twice over."""
+    return Erf.apply(x)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    """(1/beta) log(1 + e^{beta x}), linear above ``threshold``; stable for any x."""
+    if beta <= 0:
+        raise ValueError(f"softplus: beta must be positive, got {beta}")
+    return Softplus.apply(x, beta, threshold)
+
+
+def heaviside(x, value=0.5):
+    """The unit step: 0 below zero, ``value`` at zero, 1 above; zero gradient."""
+    return Heaviside.apply(x, value)
+
+
+def signum(x):
+    """sign(x) in {-1, 0, 1} with a zero gradient that still flows through the graph."""
+    return Signum.apply(x)

@@ -1,0 +1,75 @@
+"""The fused primitives behind nn.functional: ops/special.py and ops/loss.py."""
+
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule.autograd import grad, gradcheck
+from chainrule.ops import special
+from chainrule.ops.loss import cross_entropy_rows
+
+
+def test_erf_values_dtype_and_fallback_without_scipy(monkeypatch):
+    x = np.linspace(-4, 4, 41)
+    expected = np.array([math.erf(v) for v in x])
+    np.testing.assert_allclose(special.erf(cr.tensor(x, dtype=np.float64)).numpy(), expected,
+                               rtol=1e-14, atol=1e-16)
+    assert special.erf(cr.tensor(x)).dtype == np.float32
+    monkeypatch.setattr(special, "_scipy_erf", None)
+    out = special.erf(cr.tensor(x, dtype=np.float64))
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-15, atol=0)
+    assert special.erf(cr.tensor(x)).dtype == np.float32
+
+
+def test_erf_derivative():
+    x = cr.tensor([-1.0, 0.0, 0.5], dtype=np.float64, requires_grad=True)
+    (g,) = grad(special.erf(x).sum(), x)
+    np.testing.assert_allclose(g.numpy(), 2 / math.sqrt(math.pi) * np.exp(-x.numpy() ** 2))
+
+
+def test_softplus_threshold_and_beta():
+    x = cr.tensor([-30.0, 0.0, 5.0, 25.0], dtype=np.float64, requires_grad=True)
+    out = special.softplus(x, beta=2.0, threshold=8.0)
+    np.testing.assert_allclose(out.numpy(), [np.log1p(np.exp(-60)) / 2, np.log(2) / 2, 5.0,
+                                             25.0], rtol=1e-12)
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1 / (1 + np.exp(60)), 0.5, 1.0, 1.0])
+    with pytest.raises(ValueError, match="beta must be positive"):
+        special.softplus(x, beta=0.0)
+
+
+def test_heaviside_value_at_zero():
+    x = cr.tensor([-1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(special.heaviside(x, 0.0).numpy(), [0, 0, 1])
+    np.testing.assert_array_equal(special.heaviside(x, 1.0).numpy(), [0, 1, 1])
+    assert special.heaviside(cr.tensor([0, 3]), 0.5).dtype == np.float32
+
+
+def test_cross_entropy_hessian_is_diag_p_minus_p_p_transpose():
+    z = cr.tensor([[0.3, -1.2, 2.0, 0.1]], dtype=np.float64, requires_grad=True)
+    loss = cross_entropy_rows(z, cr.tensor([2]), reduction="sum")
+    (g,) = grad(loss, z, create_graph=True)
+    p = np.exp(z.numpy()[0]) / np.exp(z.numpy()[0]).sum()
+    rows = [grad(g[0, i], z, retain_graph=True)[0].numpy()[0] for i in range(4)]
+    np.testing.assert_allclose(np.array(rows), np.diag(p) - np.outer(p, p), rtol=1e-10,
+                               atol=1e-14)
+
+
+def test_mean_over_only_ignored_rows_raises_instead_of_nan():
+    with pytest.raises(ValueError, match=r"every target is ignore_index \(-100\)"):
+        cross_entropy_rows(cr.zeros(2, 3), cr.tensor([-100, -100]))
+    with pytest.raises(ValueError, match="every target is ignore_index"):
+        F.nll_loss(cr.zeros(2, 3), cr.tensor([1, 1]), ignore_index=1)
+    assert cross_entropy_rows(cr.zeros(2, 3), cr.tensor([-100, -100]), reduction="sum").item() \
+        == 0.0
+
+
+def test_cross_entropy_probability_target_gradient():
+    z = cr.tensor(np.random.default_rng(0).standard_normal((3, 4)), dtype=np.float64,
+                  requires_grad=True)
+    t = cr.tensor(np.random.default_rng(1).dirichlet(np.ones(4), 3), dtype=np.float64,
+                  requires_grad=True)
+    assert gradcheck(lambda a, b: cross_entropy_rows(a, b, label_smoothing=0.3), (z, t))
