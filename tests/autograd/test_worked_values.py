@@ -23,3 +23,31 @@ def test_spec1_neuron():
     y = cr.sigmoid(w @ x + 0.5)
     assert y.item() == pytest.approx(1 / (1 + np.exp(-0.87)), rel=1e-6)
     assert round(y.item(), 4) == 0.7047
+
+
+def test_spec1_sigmoid_mse_gradient_formula():
+    """SPEC 1: with o = sigmoid(w.x + b) and L = (t - o)^2 / 2, dL/dw_i = -(t - o) o (1 - o) x_i."""
+    x = cr.tensor([0.5, 0.6, 0.1], dtype=cr.float64)
+    w = cr.tensor([0.2, 0.3, 0.9], dtype=cr.float64, requires_grad=True)
+    b = cr.tensor(0.5, dtype=cr.float64, requires_grad=True)
+    t = 1.0
+    o = cr.sigmoid((w * x).sum() + b)
+    ((t - o) ** 2 / 2).backward()
+    o_val = o.item()
+    np.testing.assert_allclose(w.grad.numpy(), -(t - o_val) * o_val * (1 - o_val) * x.numpy())
+    assert b.grad.item() == pytest.approx(-(t - o_val) * o_val * (1 - o_val))
+
+
+def test_spec6_gradient_descent_by_hand():
+    """SPEC 6: w <- w - alpha df/dw finds the minima of w^2 - 4w + 4 (w = 2) and of
+    (w1 - 3)^2 + (w2 - 2)^2 (w = (3, 2)), with gradients from the engine."""
+    w = cr.tensor(-1.0, requires_grad=True)
+    v = cr.tensor([0.0, 0.0], requires_grad=True)
+    for _ in range(200):
+        (dw,) = cr.autograd.grad(w ** 2 - 4 * w + 4, w)
+        (dv,) = cr.autograd.grad(((v - cr.tensor([3.0, 2.0])) ** 2).sum(), v)
+        with cr.no_grad():
+            w.sub_(0.1 * dw)
+            v.sub_(0.1 * dv)
+    assert w.item() == pytest.approx(2.0, abs=1e-5)
+    np.testing.assert_allclose(v.numpy(), [3.0, 2.0], atol=1e-5)

@@ -195,9 +195,20 @@ def var(x, dim=None, correction=1, keepdim=False, unbiased=None):
     return sum(d * d, axis, keepdim) / builtins_max(n - correction, 0)
 
 
+def _root(s, p=2):
+    """s^(1/p) for s >= 0, with gradient 0 where s = 0 (the subgradient PyTorch uses)."""
+    root = sqrt if p == 2 else (lambda t: t ** (1.0 / p))
+    zero = s.data == 0
+    if not zero.any():
+        return root(s)
+    # NOTE: the derivative of the root is infinite at 0 and that of s is 0 there, so the chain
+    # rule would give 0 * inf = NaN. Sending s = 0 through a constant branch keeps it 0.
+    return where(zero, 0.0, root(where(zero, 1.0, s)))
+
+
 def std(x, dim=None, correction=1, keepdim=False, unbiased=None):
-    """Standard deviation: sqrt(var)."""
-    return sqrt(var(x, dim, correction, keepdim, unbiased))
+    """Standard deviation: sqrt(var) (gradient 0 where the variance is 0)."""
+    return _root(var(x, dim, correction, keepdim, unbiased))
 
 
 def logsumexp(x, dim=None, keepdim=False):
@@ -243,14 +254,14 @@ def argmin(x, dim=None, keepdim=False):
 
 
 def norm(x, p=2, dim=None, keepdim=False):
-    """The p-norm (sum |x|^p)^(1/p); p may be 1, 2 or float('inf')."""
+    """The p-norm (sum |x|^p)^(1/p) (max |x| for p = inf); gradient 0 at the zero vector."""
     if p == 2:
-        return sqrt(sum(x * x, dim, keepdim))
+        return _root(sum(x * x, dim, keepdim))
     if p == 1:
         return sum(x.abs(), dim, keepdim)
     if p == float("inf"):
         return amax(x.abs(), dim, keepdim)
-    return sum(x.abs() ** p, dim, keepdim) ** (1.0 / p)
+    return _root(sum(x.abs() ** p, dim, keepdim), p)
 
 
 def builtins_max(a, b):

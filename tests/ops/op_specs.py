@@ -1,0 +1,460 @@
+"""The op table: one row per operation drives every generic test of the operations.
+
+A row gives the op's name, the chainrule callable, the NumPy reference, the PyTorch reference,
+the cases (input shapes, broadcasting and 0-d inputs included, plus keyword arguments), the
+input domain, and a hypothesis strategy of further cases where shapes may vary freely.
+``test_op_table.py`` checks forward values against NumPy, float64 gradients (gradcheck), second
+derivatives (gradgradcheck) and dtype preservation; ``tests/interop/test_ops_parity.py`` checks
+values and gradients against PyTorch. A new op is one new row.
+
+Calling conventions: ``fn(*tensors, **kwargs)``, ``ref(*arrays, **kwargs)`` and
+``torch_fn(torch, *torch_tensors, **kwargs)`` (the torch module is passed in so that this table
+does not import torch). Inputs whose domain gives booleans are constants; float inputs are
+differentiated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import chainrule as cr
+
+
+class Case(NamedTuple):
+    """One call of an op: the shapes of its inputs and its keyword arguments."""
+
+    shapes: tuple
+    kwargs: dict
+
+    def label(self) -> str:
+        shapes = ",".join(str(s) for s in self.shapes)
+        extra = ",".join(f"{k}={v}" for k, v in self.kwargs.items())
+        return f"{shapes}{'|' + extra if extra else ''}"
+
+
+def case(*shapes, **kwargs) -> Case:
+    return Case(tuple(tuple(s) for s in shapes), kwargs)
+
+
+# ---- input domains: (rng, shape) -> array ---------------------------------------------------
+def normal(rng, shape):
+    return np.asarray(rng.standard_normal(shape), dtype=np.float64)
+
+
+def positive(rng, shape):
+    """Away from 0 and from the poles of log, sqrt, 1/x: U(0.5, 2)."""
+    return np.asarray(rng.uniform(0.5, 2.0, shape), dtype=np.float64)
+
+
+def nonzero(rng, shape):
+    """Random sign times U(0.2, 2): away from the kink at 0 (relu, abs) and from 1/0."""
+    sign = np.where(rng.random(shape) < 0.5, -1.0, 1.0)
+    return np.asarray(sign * rng.uniform(0.2, 2.0, shape), dtype=np.float64)
+
+
+def distinct(offset=0.0):
+    """Values spaced 0.25 apart (no ties within an input) on the grid offset + 0.25 k.
+
+    Two inputs drawn with offsets 0 and 0.125 never tie either, so max, min, maximum and
+    minimum stay away from their kinks by more than any finite-difference step.
+    """
+
+    def sample(rng, shape):
+        size = int(np.prod(shape, dtype=np.int64))
+        values = (rng.permutation(size) - size // 2) * 0.25 + offset
+        return np.asarray(values, dtype=np.float64).reshape(shape)
+
+    return sample
+
+
+def small_ints(rng, shape):
+    """Integers in [-2, 2] as floats: comparisons see many ties."""
+    return np.asarray(rng.integers(-2, 3, shape), dtype=np.float64)
+
+
+def boolean(rng, shape):
+    return np.asarray(rng.random(shape) < 0.5)
+
+
+# ---- hypothesis strategies of cases ---------------------------------------------------------
+def unary_cases(min_dims=0):
+    shapes = hnp.array_shapes(min_dims=min_dims, max_dims=3, min_side=1, max_side=4)
+    return shapes.map(lambda s: Case((s,), {}))
+
+
+def broadcast_cases(num_shapes=2):
+    shapes = hnp.mutually_broadcastable_shapes(num_shapes=num_shapes, min_dims=0, max_dims=3,
+                                               min_side=1, max_side=3)
+    return shapes.map(lambda b: Case(tuple(b.input_shapes), {}))
+
+
+def reduce_cases(dims="any", keepdim=True, min_side=1, **fixed):
+    """A shape with a ``dim`` to reduce: None, an int or a tuple (``dims`` says which)."""
+
+    @st.composite
+    def draw(draw_):
+        shape = draw_(hnp.array_shapes(min_dims=1, max_dims=3, min_side=min_side, max_side=4))
+        n = len(shape)
+        choices = [st.integers(-n, n - 1)]
+        if dims in ("any", "int_or_none"):
+            choices.append(st.none())
+        if dims == "any":
+            choices.append(st.lists(st.integers(0, n - 1), min_size=1, max_size=n,
+                                    unique=True).map(tuple))
+        kwargs = {"dim": draw_(st.one_of(*choices)), **fixed}
+        if keepdim:
+            kwargs["keepdim"] = draw_(st.booleans())
+        return Case((shape,), kwargs)
+
+    return draw()
+
+
+@dataclass(frozen=True)
+class Op:
+    """One row of the table (see the module docstring)."""
+
+    name: str
+    fn: Callable
+    ref: Callable
+    torch_fn: Callable | None
+    cases: tuple
+    domain: Callable | tuple = normal
+    differentiable: bool = True
+    strategy: Callable | None = None
+    atol: float = 1e-5
+
+    def domains(self, n_inputs):
+        return self.domain if isinstance(self.domain, tuple) else (self.domain,) * n_inputs
+
+
+def sample_inputs(op: Op, c: Case, seed: int = 0) -> list:
+    """Float64 (or boolean) input arrays for one case, from the op's domain."""
+    rng = np.random.default_rng(seed)
+    return [d(rng, s) for d, s in zip(op.domains(len(c.shapes)), c.shapes)]
+
+
+# ---- NumPy references -----------------------------------------------------------------------
+def _np_sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _np_extremum(largest):
+    def ref(x, dim=None, keepdim=False):
+        value = x.max if largest else x.min
+        arg = x.argmax if largest else x.argmin
+        if dim is None:
+            return value(keepdims=keepdim)
+        return value(axis=dim, keepdims=keepdim), arg(axis=dim, keepdims=keepdim)
+
+    return ref
+
+
+def _torch_extremum(largest):
+    def ref(t, x, dim=None, keepdim=False):
+        if dim is None:  # torch.max(x) has no keepdim; amax over all dims is the same value
+            return (t.amax if largest else t.amin)(x, dim=(), keepdim=keepdim)
+        return tuple((t.max if largest else t.min)(x, dim=dim, keepdim=keepdim))
+
+    return ref
+
+
+def _np_logsumexp(x, dim=None, keepdim=False):
+    return np.log(np.exp(x).sum(axis=dim, keepdims=keepdim))
+
+
+def _np_softmax(x, dim=-1):
+    e = np.exp(x - x.max(axis=dim, keepdims=True))
+    return e / e.sum(axis=dim, keepdims=True)
+
+
+def _np_log_softmax(x, dim=-1):
+    return np.log(_np_softmax(x, dim))
+
+
+def _np_split(x, sizes, dim=0):
+    if isinstance(sizes, int):
+        sizes = [sizes] * (-(-x.shape[dim] // sizes))
+    return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=dim))
+
+
+def _np_pad(x, pad, value=0.0):
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    return np.pad(x, widths, constant_values=value)
+
+
+def _np_linear(x, w, b=None):
+    return x @ w.T + (0 if b is None else b)
+
+
+def _expanded_shape(shape, sizes):
+    """PyTorch's ``expand`` sizes with -1 replaced by the existing size."""
+    lead = len(sizes) - len(shape)
+    return tuple(shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+
+
+def _np_sum_to(x, shape):
+    lead = x.ndim - len(shape)
+    x = x.sum(axis=tuple(range(lead)))
+    axes = tuple(i for i, s in enumerate(shape) if s == 1 and x.shape[i] != 1)
+    return x.sum(axis=axes, keepdims=True)
+
+
+MASK = np.array([[True, False, True, True], [False, False, True, False],
+                 [True, True, False, True]])
+REPEATS = np.array([0, 2, 0, 0])
+
+BINARY = (case((3, 4), (3, 4)), case((3, 1), (1, 4)), case((5,), (2, 5)), case((), (2, 3)),
+          case((2, 3), ()), case((), ()), case((2, 1, 3), (4, 1)))
+UNARY = (case((3, 4)), case(()), case((2, 1, 3)))
+COMPARE = (case((3, 4), (4,)), case((), (2, 2)))
+REDUCE = (case((2, 3, 4)), case((2, 3, 4), dim=1), case((2, 3, 4), dim=(0, 2)),
+          case((2, 3, 4), dim=-1, keepdim=True), case((3,), dim=0), case(()))
+EXTREMUM = (case((3, 4)), case((3, 4), dim=1), case((2, 3, 4), dim=0, keepdim=True),
+            case((2, 3, 4), dim=-1), case((5,), dim=0))
+ALONG = (case((3, 4)), case((3, 4), dim=0), case((2, 3, 4), dim=1), case((5,), dim=0))
+
+
+def _unary(name, fn, ref, torch_fn, domain=normal, **extra):
+    return Op(name, fn, ref, torch_fn, UNARY, domain, strategy=unary_cases, **extra)
+
+
+def _binary(name, fn, ref, torch_fn, domain=normal, **extra):
+    return Op(name, fn, ref, torch_fn, BINARY, domain, strategy=broadcast_cases, **extra)
+
+
+def _compare(name, fn, ref):
+    return Op(name, fn, ref, lambda t, a, b: fn(a, b), COMPARE, small_ints,
+              differentiable=False, strategy=broadcast_cases)
+
+
+ELEMENTWISE = [
+    _binary("add", lambda a, b: a + b, np.add, lambda t, a, b: a + b),
+    _binary("sub", lambda a, b: a - b, np.subtract, lambda t, a, b: a - b),
+    _binary("mul", lambda a, b: a * b, np.multiply, lambda t, a, b: a * b),
+    _binary("div", lambda a, b: a / b, np.divide, lambda t, a, b: a / b, (normal, nonzero)),
+    _binary("pow_tensor_exponent", lambda a, b: a ** b, np.power, lambda t, a, b: a ** b,
+            (positive, normal)),
+    _unary("add_scalar", lambda x: 2.5 + x, lambda x: 2.5 + x, lambda t, x: 2.5 + x),
+    _unary("rsub_scalar", lambda x: 1.5 - x, lambda x: 1.5 - x, lambda t, x: 1.5 - x),
+    _unary("mul_scalar", lambda x: x * -3.0, lambda x: x * -3.0, lambda t, x: x * -3.0),
+    _unary("rdiv_scalar", lambda x: 2.0 / x, lambda x: 2.0 / x, lambda t, x: 2.0 / x, nonzero),
+    _unary("pow_int", lambda x: x ** 3, lambda x: x ** 3, lambda t, x: x ** 3),
+    _unary("pow_fractional", lambda x: x ** 2.5, lambda x: x ** 2.5, lambda t, x: x ** 2.5,
+           positive),
+    _unary("pow_negative", lambda x: x ** -1.5, lambda x: x ** -1.5, lambda t, x: x ** -1.5,
+           positive),
+    _unary("rpow_scalar_base", lambda x: 2.0 ** x, lambda x: 2.0 ** x, lambda t, x: 2.0 ** x),
+    _unary("neg", lambda x: -x, np.negative, lambda t, x: -x),
+    _unary("abs", cr.abs, np.abs, lambda t, x: t.abs(x), nonzero),
+    _unary("exp", cr.exp, np.exp, lambda t, x: t.exp(x)),
+    _unary("log", cr.log, np.log, lambda t, x: t.log(x), positive),
+    _unary("sqrt", cr.sqrt, np.sqrt, lambda t, x: t.sqrt(x), positive),
+    _unary("sin", cr.sin, np.sin, lambda t, x: t.sin(x)),
+    _unary("cos", cr.cos, np.cos, lambda t, x: t.cos(x)),
+    _unary("tanh", cr.tanh, np.tanh, lambda t, x: t.tanh(x)),
+    _unary("sigmoid", cr.sigmoid, _np_sigmoid, lambda t, x: t.sigmoid(x)),
+    _unary("relu", cr.relu, lambda x: np.maximum(x, 0), lambda t, x: t.relu(x), nonzero),
+    _unary("square", cr.square, np.square, lambda t, x: t.square(x)),
+    _unary("reciprocal", cr.reciprocal, np.reciprocal, lambda t, x: t.reciprocal(x), nonzero),
+    _unary("rsqrt", cr.rsqrt, lambda x: 1 / np.sqrt(x), lambda t, x: t.rsqrt(x), positive),
+    _unary("log1p", cr.log1p, np.log1p, lambda t, x: t.log1p(x), positive),
+    _unary("clamp", lambda x: cr.clamp(x, -0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5),
+           lambda t, x: t.clamp(x, -0.5, 0.5), distinct(0.125)),
+    _unary("clamp_min", lambda x: x.clamp(min=-0.5), lambda x: np.maximum(x, -0.5),
+           lambda t, x: x.clamp(min=-0.5), distinct(0.125)),
+    _unary("clamp_max", lambda x: x.clamp(max=0.5), lambda x: np.minimum(x, 0.5),
+           lambda t, x: x.clamp(max=0.5), distinct(0.125)),
+    _binary("maximum", cr.maximum, np.maximum, lambda t, a, b: t.maximum(a, b),
+            (distinct(0.0), distinct(0.125))),
+    _binary("minimum", cr.minimum, np.minimum, lambda t, a, b: t.minimum(a, b),
+            (distinct(0.0), distinct(0.125))),
+    Op("where", cr.where, np.where, lambda t, c, a, b: t.where(c, a, b),
+       (case((3, 4), (3, 4), (3, 4)), case((3, 1), (1, 4), (3, 4)), case((3, 4), (), (4,)),
+        case((), (2,), ())),
+       (boolean, normal, normal), strategy=lambda: broadcast_cases(3)),
+    _unary("sign", cr.sign, np.sign, lambda t, x: t.sign(x), nonzero, differentiable=False),
+    _compare("lt", lambda a, b: a < b, np.less),
+    _compare("le", lambda a, b: a <= b, np.less_equal),
+    _compare("gt", lambda a, b: a > b, np.greater),
+    _compare("ge", lambda a, b: a >= b, np.greater_equal),
+    _compare("eq", lambda a, b: a == b, np.equal),
+    _compare("ne", lambda a, b: a != b, np.not_equal),
+]
+
+REDUCTIONS = [
+    Op("sum", cr.sum, lambda x, dim=None, keepdim=False: x.sum(axis=dim, keepdims=keepdim),
+       lambda t, x, dim=None, keepdim=False: t.sum(x, dim=dim, keepdim=keepdim), REDUCE,
+       strategy=reduce_cases),
+    Op("mean", cr.mean, lambda x, dim=None, keepdim=False: x.mean(axis=dim, keepdims=keepdim),
+       lambda t, x, dim=None, keepdim=False: t.mean(x, dim=dim, keepdim=keepdim), REDUCE,
+       strategy=reduce_cases),
+    Op("max", cr.max, _np_extremum(True), _torch_extremum(True), EXTREMUM, distinct(),
+       strategy=lambda: reduce_cases("int_or_none")),
+    Op("min", cr.min, _np_extremum(False), _torch_extremum(False), EXTREMUM, distinct(),
+       strategy=lambda: reduce_cases("int_or_none")),
+    Op("amax", cr.amax, lambda x, dim=None, keepdim=False: x.max(axis=dim, keepdims=keepdim),
+       lambda t, x, dim=None, keepdim=False: t.amax(x, dim=() if dim is None else dim,
+                                                    keepdim=keepdim),
+       REDUCE[:4], distinct(), strategy=reduce_cases),
+    Op("var", cr.var,
+       lambda x, dim=None, correction=1, keepdim=False: x.var(axis=dim, ddof=correction,
+                                                              keepdims=keepdim),
+       lambda t, x, dim=None, correction=1, keepdim=False: t.var(x, dim=dim,
+                                                                 correction=correction,
+                                                                 keepdim=keepdim),
+       REDUCE[:4] + (case((3, 4), dim=1, correction=0),), strategy=lambda: reduce_cases(
+           min_side=2)),
+    Op("std", cr.std,
+       lambda x, dim=None, correction=1, keepdim=False: x.std(axis=dim, ddof=correction,
+                                                              keepdims=keepdim),
+       lambda t, x, dim=None, correction=1, keepdim=False: t.std(x, dim=dim,
+                                                                 correction=correction,
+                                                                 keepdim=keepdim),
+       REDUCE[:4] + (case((3, 4), dim=0, correction=0),), strategy=lambda: reduce_cases(
+           min_side=2)),
+    Op("logsumexp", cr.logsumexp, _np_logsumexp,
+       lambda t, x, dim=None, keepdim=False: t.logsumexp(
+           x, dim=tuple(range(x.ndim)) if dim is None else dim, keepdim=keepdim),
+       REDUCE, strategy=reduce_cases),
+    Op("softmax", cr.softmax, _np_softmax, lambda t, x, dim=-1: t.softmax(x, dim=dim), ALONG,
+       strategy=lambda: reduce_cases("int", keepdim=False)),
+    Op("log_softmax", cr.log_softmax, _np_log_softmax,
+       lambda t, x, dim=-1: t.log_softmax(x, dim=dim), ALONG,
+       strategy=lambda: reduce_cases("int", keepdim=False)),
+    Op("norm", cr.norm,
+       lambda x, p=2, dim=None: np.linalg.norm(x.reshape(-1) if dim is None else x, ord=p,
+                                               axis=dim),
+       lambda t, x, p=2, dim=None: t.linalg.vector_norm(x, ord=p, dim=dim),
+       (case((3, 4)), case((3, 4), dim=1), case((3, 4), p=1),
+        case((3, 4), p=float("inf"), dim=0), case((3, 4), p=3, dim=1)),
+       distinct(0.0625)),
+    Op("argmax", cr.argmax,
+       lambda x, dim=None, keepdim=False: np.argmax(x, axis=dim, keepdims=keepdim),
+       lambda t, x, dim=None, keepdim=False: t.argmax(x, dim=dim, keepdim=keepdim),
+       EXTREMUM, distinct(), differentiable=False,
+       strategy=lambda: reduce_cases("int_or_none")),
+    Op("argmin", cr.argmin,
+       lambda x, dim=None, keepdim=False: np.argmin(x, axis=dim, keepdims=keepdim),
+       lambda t, x, dim=None, keepdim=False: t.argmin(x, dim=dim, keepdim=keepdim),
+       EXTREMUM, distinct(), differentiable=False,
+       strategy=lambda: reduce_cases("int_or_none")),
+]
+
+MOVEMENT = [
+    Op("reshape", lambda x, shape: x.reshape(shape), lambda x, shape: x.reshape(shape),
+       lambda t, x, shape: x.reshape(shape),
+       (case((2, 3, 4), shape=(6, 4)), case((2, 3, 4), shape=(-1,)),
+        case((2, 3, 4), shape=(4, -1, 3)), case((), shape=(1, 1)), case((1,), shape=()))),
+    Op("view", lambda x: x.view(3, 8), lambda x: x.reshape(3, 8), lambda t, x: x.view(3, 8),
+       (case((2, 3, 4)),)),
+    Op("flatten", cr.flatten, lambda x, start_dim=0, end_dim=-1: x.reshape(
+        x.shape[:start_dim] + (-1,) + x.shape[end_dim % x.ndim + 1:]),
+       lambda t, x, **kw: t.flatten(x, **kw),
+       (case((2, 3, 4)), case((2, 3, 4), start_dim=1), case((2, 3, 4, 1), start_dim=0,
+                                                             end_dim=1))),
+    Op("transpose", cr.transpose, lambda x, dim0, dim1: np.swapaxes(x, dim0, dim1),
+       lambda t, x, dim0, dim1: t.transpose(x, dim0, dim1),
+       (case((2, 3, 4), dim0=0, dim1=2), case((3, 4), dim0=-1, dim1=-2))),
+    Op("T", lambda x: x.T, lambda x: x.T, lambda t, x: x.permute(*reversed(range(x.ndim))),
+       (case((3, 4)), case((2, 3, 4)))),
+    Op("mT", lambda x: x.mT, lambda x: np.swapaxes(x, -1, -2), lambda t, x: x.mT,
+       (case((2, 3, 4)),)),
+    Op("permute", lambda x, dims: x.permute(*dims), lambda x, dims: x.transpose(dims),
+       lambda t, x, dims: x.permute(dims),
+       (case((2, 3, 4), dims=(2, 0, 1)), case((2, 3, 4), dims=(-1, 0, 1)))),
+    Op("squeeze", cr.squeeze, lambda x, dim=None: np.squeeze(x, axis=dim),
+       lambda t, x, dim=None: x.squeeze() if dim is None else x.squeeze(dim),
+       (case((1, 3, 1, 2)), case((1, 3, 1, 2), dim=2), case((1, 3, 1, 2), dim=-4))),
+    Op("unsqueeze", cr.unsqueeze, lambda x, dim: np.expand_dims(x, dim),
+       lambda t, x, dim: x.unsqueeze(dim),
+       (case((3, 4), dim=0), case((3, 4), dim=-1), case((), dim=0))),
+    Op("expand", lambda x, sizes: x.expand(*sizes),
+       lambda x, sizes: np.broadcast_to(x, _expanded_shape(x.shape, sizes)),
+       lambda t, x, sizes: x.expand(*sizes),
+       (case((3, 1), sizes=(2, 3, 4)), case((3, 1), sizes=(-1, 5)), case((), sizes=(2, 2)))),
+    Op("broadcast_to", lambda x, shape: cr.broadcast_to(x, shape), np.broadcast_to,
+       lambda t, x, shape: t.broadcast_to(x, shape),
+       (case((1, 3), shape=(4, 3)), case((), shape=(2, 2)), case((3,), shape=(2, 1, 3)))),
+    Op("sum_to", cr.sum_to, _np_sum_to, lambda t, x, shape: x.sum_to_size(shape),
+       (case((4, 3), shape=(1, 3)), case((2, 3, 4), shape=(3, 1)), case((2, 3), shape=()))),
+    Op("getitem_slices", lambda x: x[1:, ::2], lambda x: x[1:, ::2], lambda t, x: x[1:, ::2],
+       (case((3, 4)),)),
+    Op("getitem_int_none_ellipsis", lambda x: x[1, ..., None], lambda x: x[1, ..., None],
+       lambda t, x: x[1, ..., None], (case((3, 4, 2)),)),
+    Op("getitem_reversed", lambda x: x[::-1], lambda x: x[::-1], lambda t, x: t.flip(x, [0]),
+       (case((3, 4)),)),
+    Op("getitem_repeated_ints", lambda x: x[REPEATS], lambda x: x[REPEATS],
+       lambda t, x: x[t.from_numpy(REPEATS)], (case((3, 4)), case((3,)))),
+    Op("getitem_tensor_index", lambda x: x[cr.tensor([1, 1, 2])], lambda x: x[[1, 1, 2]],
+       lambda t, x: x[t.tensor([1, 1, 2])], (case((3, 4)),)),
+    Op("getitem_int_pairs", lambda x: x[[1, 1, 0], [0, 0, 3]], lambda x: x[[1, 1, 0], [0, 0, 3]],
+       lambda t, x: x[[1, 1, 0], [0, 0, 3]], (case((3, 4)),)),
+    Op("getitem_bool_mask", lambda x: x[MASK], lambda x: x[MASK],
+       lambda t, x: x[t.from_numpy(MASK)], (case((3, 4)),)),
+    Op("getitem_bool_rows", lambda x: x[cr.tensor(MASK[:, 0])], lambda x: x[MASK[:, 0]],
+       lambda t, x: x[t.from_numpy(MASK[:, 0])], (case((3, 4)),)),
+    Op("cat", lambda *xs, dim=0: cr.cat(xs, dim), lambda *xs, dim=0: np.concatenate(xs, dim),
+       lambda t, *xs, dim=0: t.cat(xs, dim),
+       (case((2, 3), (1, 3)), case((2, 3), (2, 1), (2, 2), dim=1), case((2, 3), (2, 2), dim=-1),
+        case((2,), (3,)))),
+    Op("stack", lambda *xs, dim=0: cr.stack(xs, dim), lambda *xs, dim=0: np.stack(xs, dim),
+       lambda t, *xs, dim=0: t.stack(xs, dim),
+       (case((2, 3), (2, 3)), case((2, 3), (2, 3), (2, 3), dim=-1), case((), ()))),
+    Op("split", lambda x, sizes, dim=0: cr.split(x, sizes, dim), _np_split,
+       lambda t, x, sizes, dim=0: t.split(x, sizes, dim),
+       (case((5, 3), sizes=2), case((2, 6), sizes=[1, 3, 2], dim=1),
+        case((2, 6), sizes=3, dim=-1))),
+    Op("chunk", cr.chunk, lambda x, chunks, dim=0: _np_split(x, -(-x.shape[dim] // chunks), dim),
+       lambda t, x, chunks, dim=0: t.chunk(x, chunks, dim), (case((5, 3), chunks=2),)),
+    Op("pad", cr.pad, _np_pad, lambda t, x, pad, value=0.0: t.nn.functional.pad(x, pad,
+                                                                              value=value),
+       (case((3, 4), pad=(1, 2)), case((3, 4), pad=(1, 0, 0, 2)),
+        case((2, 3), pad=(2, 1), value=0.5))),
+    Op("repeat", lambda x, sizes: x.repeat(*sizes), lambda x, sizes: np.tile(x, sizes),
+       lambda t, x, sizes: x.repeat(*sizes),
+       (case((2, 3), sizes=(2, 1)), case((3,), sizes=(2, 2)))),
+    Op("clone", cr.clone, np.copy, lambda t, x: x.clone(), (case((3, 4)),)),
+]
+
+LINALG = [
+    Op("matmul", cr.matmul, np.matmul, lambda t, a, b: a @ b,
+       (case((3,), (3,)), case((3,), (3, 4)), case((2, 3), (3,)), case((2, 3), (3, 4)),
+        case((5, 2, 3), (5, 3, 4)), case((2, 1, 2, 3), (4, 3, 2)), case((3,), (2, 3, 4)),
+        case((2, 4, 3), (3,)))),
+    Op("linear", cr.linear, _np_linear, lambda t, x, w, b: t.nn.functional.linear(x, w, b),
+       (case((4, 3), (5, 3), (5,)), case((2, 4, 3), (5, 3), (5,)), case((3,), (5, 3), (5,)))),
+    Op("linear_no_bias", cr.linear, _np_linear, lambda t, x, w: t.nn.functional.linear(x, w),
+       (case((4, 3), (5, 3)),)),
+]
+
+OPS = ELEMENTWISE + REDUCTIONS + MOVEMENT + LINALG
+
+
+def all_cases(ops=None):
+    """(op, case) pairs of the table, for ``pytest.mark.parametrize``."""
+    return [(op, c) for op in (OPS if ops is None else ops) for c in op.cases]
+
+
+def case_id(pair) -> str:
+    op, c = pair
+    return f"{op.name}-{c.label()}"
+
+
+# ---- helpers shared by the table-driven tests -----------------------------------------------
+def to_tensors(arrays, dtype=np.float64, requires_grad=True) -> list:
+    """chainrule inputs: float arrays in ``dtype`` (requiring grad), others as they are."""
+    return [cr.tensor(a, dtype=dtype, requires_grad=requires_grad) if a.dtype.kind == "f"
+            else cr.tensor(a) for a in arrays]
+
+
+def as_tuple(result) -> tuple:
+    """An op's result as a tuple of outputs (split and max with ``dim`` return several)."""
+    return tuple(result) if isinstance(result, (tuple, list)) else (result,)
