@@ -59,8 +59,6 @@ def test_float64_stays_float64_in_reductions_and_shapes():
     assert x.grad.dtype == np.float64
 
 
-@pytest.mark.xfail(strict=True, reason="engine: _reduce_to calls .astype on a Tensor when "
-                   "create_graph=True and an input's dtype differs from the result's")
 def test_mixed_float32_float64_second_order():
     """16: float32 * float64 promotes to float64; each gradient keeps its input's dtype."""
     a = cr.tensor([1.0, 2.0], requires_grad=True)

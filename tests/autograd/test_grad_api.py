@@ -135,8 +135,6 @@ def test_leaf_grad_of_broadcast_gradient_is_writable_and_owned():
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0])
 
 
-@pytest.mark.xfail(strict=True, reason="engine: _accumulate_leaf stores the incoming gradient "
-                   "array itself, so two leaves of one add (and the user's `gradient`) share it")
 def test_leaf_grads_do_not_share_memory():
     """Zeroing one leaf's .grad must not zero another's, nor the gradient the user passed."""
     a, b = _x(), _x()
@@ -147,8 +145,6 @@ def test_leaf_grads_do_not_share_memory():
     np.testing.assert_array_equal(v.numpy(), [1.0, 1.0, 1.0])
 
 
-@pytest.mark.xfail(strict=True, reason="engine: the gradient of a 0-d leaf is stored as a NumPy "
-                   "scalar (np.float32), not a 0-d array, so .grad.zero_() fails")
 def test_grad_of_0d_leaf_is_an_array():
     x = cr.tensor(2.0, requires_grad=True)
     (x * 3).backward()

@@ -104,8 +104,6 @@ def test_intermediate_gradients_are_never_stale():
     assert h.grad is not None and x.grad is not None
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a retained non-leaf .grad is replaced, not "
-                   "accumulated, by a second backward (PyTorch accumulates)")
 def test_retained_intermediate_gradient_accumulates_like_leaves():
     """3: with retain_graph, a retained intermediate accumulates as PyTorch's does."""
     x = cr.tensor(1.0, requires_grad=True)

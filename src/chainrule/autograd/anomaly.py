@@ -22,7 +22,9 @@ def check_backward(op: str, grads) -> None:
     for i, g in enumerate(grads):
         if g is None:
             continue
-        data = getattr(g, "data", g)
+        from chainrule.tensor import Tensor
+
+        data = g.data if isinstance(g, Tensor) else g
         if hasattr(data, "dtype") and _bad(data):
             raise FloatingPointError(
                 f"anomaly: {op}Backward returned NaN/Inf in its gradient for input {i} "

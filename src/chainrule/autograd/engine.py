@@ -59,6 +59,10 @@ def _reduce_to(grad, tensor, node):
                 f"shape {tensor.shape}"
             ) from None
     if grad.dtype != tensor.data.dtype:
+        if isinstance(grad, Tensor):
+            from chainrule.ops.elementwise import cast
+
+            return cast(grad, tensor.data.dtype)
         grad = grad.astype(tensor.data.dtype)
     return grad
 
@@ -73,8 +77,13 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
     wanted = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
     found = [None] * (0 if inputs is None else len(inputs))
     pending = {}
+    # Arrays that must not become a leaf's .grad as they are: the caller's gradients, and the
+    # .grad already given to another leaf (Add hands the same array to both of its inputs).
+    shared = {id(g) for g in root_grads}
 
     def deliver(tensor, g, node):
+        if not isinstance(g, (Tensor, *ARRAY_TYPES)):
+            g = np.asarray(g)  # NumPy returns scalars for 0-d results
         if g.shape != tensor.data.shape or g.dtype != tensor.data.dtype:
             g = _reduce_to(g, tensor, node)
         if wanted is not None:
@@ -82,7 +91,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
             if i is not None:
                 found[i] = g if found[i] is None else found[i] + g
         elif tensor._node is None:
-            _accumulate_leaf(tensor, g, create_graph)
+            _accumulate_leaf(tensor, g, create_graph, shared)
             return
         key = tensor._node
         if key is not None:
@@ -97,7 +106,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
             if g is None:
                 continue
             if node._retained is not None and node._retained() is not None:
-                node._retained().grad = g if isinstance(g, Tensor) else _make(g)
+                _accumulate_retained(node._retained(), g, create_graph)
             grads = _call_backward(node, g, create_graph)
             for p, pg in zip(node.parents, grads):
                 if pg is not None and p is not None and p.requires_grad:
@@ -116,7 +125,13 @@ def _call_backward(node, g, create_graph):
             g = _make(g)
     elif node._tensor_mode:
         node._tensor_mode = False
-    grads = type(node).backward(node, g)
+    if state.anomaly:
+        try:
+            grads = type(node).backward(node, g)
+        except FloatingPointError as err:
+            raise FloatingPointError(f"anomaly in {node.name}Backward: {err}") from err
+    else:
+        grads = type(node).backward(node, g)
     if not isinstance(grads, tuple):
         grads = (grads,)
     if len(grads) != len(node.parents):
@@ -135,20 +150,32 @@ def _call_backward(node, g, create_graph):
     return grads
 
 
-def _accumulate_leaf(tensor, g, create_graph):
+def _accumulate_leaf(tensor, g, create_graph, shared=()):
     if create_graph:
         tensor.grad = g if tensor.grad is None else tensor.grad + g
         return
     if isinstance(g, Tensor):
         g = g.data
     if tensor.grad is None:
-        # NOTE: a broadcast view or a view of another array must not become .grad: the user (or
-        # an optimiser) may write into .grad and would change unrelated memory.
-        if g.base is not None or not g.flags.writeable:
+        # NOTE: a view, a read-only broadcast, the caller's array or another leaf's gradient must
+        # not become .grad: the user (or an optimiser, or clipping) writes into .grad in place.
+        if g.base is not None or id(g) in shared or not g.flags.writeable:
             g = g.copy()
+        if shared != ():
+            shared.add(id(g))
         tensor.grad = _make(g)
     else:
         tensor.grad = _make(tensor.grad.data + g)
+
+
+def _accumulate_retained(tensor, g, create_graph):
+    """Accumulate into the .grad of a non-leaf that asked for it with retain_grad()."""
+    if tensor.grad is None:
+        tensor.grad = g if isinstance(g, Tensor) else _make(g.copy())
+    elif create_graph:
+        tensor.grad = tensor.grad + g
+    else:
+        tensor.grad = _make(tensor.grad.data + (g.data if isinstance(g, Tensor) else g))
 
 
 def _as_list(x):

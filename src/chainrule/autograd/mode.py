@@ -46,6 +46,15 @@ class _GradSwitch:
 
     enabled = True
 
+    def __new__(cls, fn=None):
+        self = super().__new__(cls)
+        if fn is not None:  # used as a bare decorator: @cr.no_grad
+            return self(fn)
+        return self
+
+    def __init__(self, fn=None):
+        pass
+
     def __enter__(self):
         self.prev = state.grad_enabled
         state.grad_enabled = self.enabled
