@@ -1,0 +1,166 @@
+"""The ``chainrule`` command: train, evaluate and use models from the shell.
+
+Examples::
+
+    chainrule train --data digits --model mlp --epochs 30 --out runs/digits-mlp
+    chainrule evaluate runs/digits-mlp/checkpoint.safetensors --data digits
+    chainrule predict runs/digits-mlp/checkpoint.safetensors --input images.npy
+    chainrule train --resume runs/digits-mlp/checkpoint.safetensors --epochs 40
+    chainrule inspect runs/digits-mlp/checkpoint.safetensors
+    chainrule list
+
+Datasets, models, tasks and optimisers come from the registries of
+:mod:`chainrule.cli.registry`. A bad argument gives a one-line error naming what is wrong and
+what is allowed, with exit status 2; a failure while running (a missing data file, a damaged
+checkpoint) gives a one-line error with exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from chainrule.cli.registry import DATASETS, MODELS, OPTIMIZERS
+
+SCHEDULERS = ("none", "cosine", "step", "plateau")
+
+
+class UsageError(Exception):
+    """A bad command-line argument found after parsing (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``chainrule train: error: ...`` and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _number(kind, low, high=None, low_inclusive=True):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") \
+                from None
+        too_low = value < low if low_inclusive else value <= low
+        if too_low or (high is not None and value >= high):
+            bound = f"in [{low}, {high})" if high is not None else \
+                f"{'>=' if low_inclusive else '>'} {low}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _choices(registry):
+    return f"one of: {', '.join(registry.names())}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="chainrule", description="Train, evaluate and use chainrule models.")
+    from chainrule import __version__
+
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train a model on a dataset")
+    train.add_argument("--data", choices=DATASETS.names(), metavar="NAME",
+                       help=f"dataset, {_choices(DATASETS)}")
+    train.add_argument("--model", choices=MODELS.names(), metavar="NAME",
+                       help=f"model, {_choices(MODELS)} (default mlp)")
+    train.add_argument("--epochs", type=_number(int, 1), help="epochs (default 30)")
+    train.add_argument("--batch-size", type=_number(int, 1), help="batch size (default 32)")
+    train.add_argument("--optimizer", choices=OPTIMIZERS.names(), metavar="NAME",
+                       help=f"optimiser, {_choices(OPTIMIZERS)} (default adam)")
+    train.add_argument("--lr", type=_number(float, 0.0, low_inclusive=False),
+                       help="learning rate (default 0.001)")
+    train.add_argument("--momentum", type=_number(float, 0.0, 1.0),
+                       help="momentum (sgd and rmsprop only)")
+    train.add_argument("--weight-decay", type=_number(float, 0.0), help="L2 weight decay")
+    train.add_argument("--scheduler", choices=SCHEDULERS, metavar="NAME",
+                       help=f"learning-rate schedule, one of: {', '.join(SCHEDULERS)} "
+                            "(default none)")
+    train.add_argument("--val-split", type=_number(float, 0.0, 1.0),
+                       help="share of the training data held out for validation (default 0.1)")
+    train.add_argument("--patience", type=_number(int, 1),
+                       help="stop early after this many epochs without a better val_loss, "
+                            "keeping the best weights")
+    train.add_argument("--seed", type=_number(int, 0), help="random seed (default 0)")
+    train.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
+                       help="a model option, e.g. hidden=256,128 (repeatable)")
+    train.add_argument("--data-arg", action="append", default=[], metavar="KEY=VALUE",
+                       help="a dataset option, e.g. noise=0.2 (repeatable)")
+    train.add_argument("--data-dir", metavar="DIR", help="folder of data files (mnist)")
+    train.add_argument("--out", metavar="DIR", help="output folder (default runs/DATA-MODEL)")
+    train.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT")
+    train.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
+                       help="0 silent, 1 progress bar, 2 one line per epoch")
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a checkpoint on a test set")
+    evaluate.add_argument("checkpoint", metavar="CKPT")
+    evaluate.add_argument("--data", choices=DATASETS.names(), metavar="NAME",
+                          help=f"dataset (default: the one it was trained on), "
+                               f"{_choices(DATASETS)}")
+    evaluate.add_argument("--data-arg", action="append", default=[], metavar="KEY=VALUE")
+    evaluate.add_argument("--data-dir", metavar="DIR", help="folder of data files (mnist)")
+    evaluate.add_argument("--batch-size", type=_number(int, 1), default=256)
+
+    predict = commands.add_parser("predict", help="predict with a checkpoint on a .npy file")
+    predict.add_argument("checkpoint", metavar="CKPT")
+    predict.add_argument("--input", required=True, metavar="FILE.npy",
+                         help="inputs: one sample or a batch of samples")
+    predict.add_argument("--output", metavar="FILE.npy", help="save the predictions here")
+    predict.add_argument("--probabilities", action="store_true",
+                         help="output class probabilities instead of labels")
+    predict.add_argument("--batch-size", type=_number(int, 1), default=256)
+
+    inspect = commands.add_parser("inspect", help="Hessian spectrum, gradient flow and loss "
+                                  "landscape of a checkpoint's model on its test split")
+    inspect.add_argument("checkpoint", metavar="CKPT")
+    inspect.add_argument("--data", choices=DATASETS.names(), metavar="NAME",
+                         help="dataset (default: the one it was trained on)")
+    inspect.add_argument("--data-arg", action="append", default=[], metavar="KEY=VALUE")
+    inspect.add_argument("--data-dir", metavar="DIR", help="folder of data files (mnist)")
+    inspect.add_argument("--out", metavar="DIR", help="report folder (default: CKPT's folder/"
+                         "inspect)")
+    inspect.add_argument("--top", type=_number(int, 1), default=5,
+                         help="how many top Hessian eigenvalues (default 5)")
+    inspect.add_argument("--fast", action="store_true",
+                         help="fewer random vectors and a coarse landscape, for a quick look")
+
+    commands.add_parser("list", help="list the registered datasets, models and optimisers")
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    from chainrule.cli import commands
+    from chainrule.io import CheckpointError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_usage(sys.stderr)
+        return 2
+    run = {"train": commands.train, "evaluate": commands.evaluate, "predict": commands.predict,
+           "inspect": commands.inspect, "list": commands.list_registries}[args.command]
+    try:
+        run(args)
+    except UsageError as err:
+        print(f"chainrule {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except (CheckpointError, FileNotFoundError, ImportError, ValueError) as err:
+        print(f"chainrule {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("chainrule: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into a program that stopped reading (| head)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    return 0

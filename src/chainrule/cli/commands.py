@@ -1,0 +1,289 @@
+"""What ``chainrule train``, ``evaluate``, ``predict`` and ``list`` do, on parsed arguments.
+
+A run's configuration (dataset, model name and constructor arguments, optimiser, schedule,
+seed, ...) is saved in every checkpoint under ``"config"``, so that ``evaluate`` and ``predict``
+rebuild the model and ``train --resume`` continues the run exactly.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import sys
+
+import numpy as np
+
+import chainrule as cr
+from chainrule.cli import UsageError
+from chainrule.cli.registry import DATASETS, MODELS, OPTIMIZERS, TASKS, TaskData
+from chainrule.cli.report import format_confusion_matrix, format_results, plot_learning_curves
+from chainrule.data import DataLoader, TensorDataset, random_split
+from chainrule.train import CSVLogger, EarlyStopping, ModelCheckpoint, Trainer, confusion_matrix
+
+DEFAULTS = {"model": "mlp", "epochs": 30, "batch_size": 32, "optimizer": "adam", "lr": 1e-3,
+            "scheduler": "none", "val_split": 0.1, "seed": 0}
+CHECKPOINT, LOG, CURVES = "checkpoint.safetensors", "log.csv", "learning_curves.png"
+
+
+# ---- arguments --------------------------------------------------------------------------------
+def parse_options(pairs, registry, name: str, flag: str) -> dict:
+    """``["hidden=256,128", "activation=tanh"]`` -> ``{"hidden": (256, 128), ...}``, checked
+    against the options the builder accepts."""
+    options = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"{flag} expects KEY=VALUE, got {pair!r}")
+        try:
+            options[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            options[key] = text
+    allowed = registry.options(name)
+    unknown = sorted(set(options) - set(allowed)) if allowed is not None else []
+    if unknown:
+        raise UsageError(f"{registry.kind} {name!r} has no option {unknown[0]!r}; its options: "
+                         f"{', '.join(allowed) or 'none'}")
+    return options
+
+
+def _load_checkpoint(path: str) -> dict:
+    if not os.path.isfile(path):
+        raise UsageError(f"checkpoint {path!r} does not exist")
+    state = cr.load(path)
+    if not isinstance(state, dict) or "config" not in state or "model" not in state:
+        raise UsageError(f"{path!r} is not a checkpoint written by 'chainrule train' (it holds no "
+                         "run configuration)")
+    return state
+
+
+def _data(name: str, seed: int, options: dict) -> TaskData:
+    data = DATASETS[name](seed=seed, **options)
+    if data.task not in TASKS:
+        raise ValueError(f"dataset {name!r} has task {data.task!r}; known tasks: "
+                         f"{', '.join(TASKS.names())}")
+    return data
+
+
+def _model(config: dict):
+    args = dict(config["model_args"])
+    args["in_shape"] = tuple(args["in_shape"])
+    return MODELS[config["model"]](**args)
+
+
+def _scheduler(name: str, optimizer, epochs: int):
+    sched = cr.optim.lr_scheduler
+    if name == "cosine":
+        return sched.CosineAnnealingLR(optimizer, T_max=epochs)
+    if name == "step":
+        return sched.StepLR(optimizer, step_size=max(1, epochs // 3), gamma=0.1)
+    if name == "plateau":
+        return sched.ReduceLROnPlateau(optimizer, factor=0.5, patience=3)
+    return None
+
+
+def _new_config(args) -> dict:
+    if args.data is None:
+        raise UsageError(f"--data is required, one of: {', '.join(DATASETS.names())}")
+    config = {k: getattr(args, k) if getattr(args, k) is not None else v
+              for k, v in DEFAULTS.items()}
+    config["data"] = args.data
+    config["data_args"] = parse_options(args.data_arg, DATASETS, args.data, "--data-arg")
+    if args.data_dir is not None:
+        config["data_args"]["root"] = args.data_dir
+    config["model_options"] = parse_options(args.model_arg, MODELS, config["model"],
+                                            "--model-arg")
+    optimizer_args = {"lr": config["lr"]}
+    if args.momentum is not None:
+        if config["optimizer"] not in ("sgd", "rmsprop"):
+            raise UsageError(f"--momentum applies to sgd and rmsprop, not {config['optimizer']}")
+        optimizer_args["momentum"] = args.momentum
+    if args.weight_decay is not None:
+        optimizer_args["weight_decay"] = args.weight_decay
+    config["optimizer_args"] = optimizer_args
+    config["patience"] = args.patience
+    return config
+
+
+def _resumed_config(args, state: dict) -> dict:
+    config = dict(state["config"])
+    fixed = ("data", "model", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
+             "scheduler", "val_split", "patience", "seed", "data_dir")
+    given = [f"--{k.replace('_', '-')}" for k in fixed if getattr(args, k, None) is not None]
+    if given or args.model_arg or args.data_arg:
+        extra = ", ".join(given) or "--model-arg/--data-arg"
+        raise UsageError(f"--resume continues the saved run (data {config['data']}, model "
+                         f"{config['model']}); leave out {extra} (only --epochs, --out, "
+                         "--verbose and --device may change)")
+    if args.epochs is not None:
+        if args.epochs < int(state["epoch"]):
+            raise UsageError(f"--epochs {args.epochs} is below the {state['epoch']} epochs "
+                             "already done in the checkpoint")
+        config["epochs"] = args.epochs
+    return config
+
+
+# ---- commands ---------------------------------------------------------------------------------
+def train(args) -> None:
+    """``chainrule train``: train, report on the test split, save checkpoint, log and curves."""
+    state = _load_checkpoint(args.resume) if args.resume else None
+    config = _resumed_config(args, state) if state else _new_config(args)
+    out = args.out or (os.path.dirname(os.path.abspath(args.resume)) if args.resume else
+                       os.path.join("runs", f"{config['data']}-{config['model']}"))
+    os.makedirs(out, exist_ok=True)
+
+    cr.manual_seed(config["seed"])
+    data = _data(config["data"], config["seed"], config["data_args"])
+    task = TASKS[data.task]
+    if state is None:
+        config["task"] = data.task
+        config["model_args"] = {"in_shape": data.in_shape, "out_features": task.out_features(data),
+                                **config["model_options"]}
+    model = _model(config)
+    if args.device != "cpu":
+        model.to(args.device)
+    optimizer = OPTIMIZERS[config["optimizer"]](model.parameters(), **config["optimizer_args"])
+    scheduler = _scheduler(config["scheduler"], optimizer, config["epochs"])
+
+    train_set = TensorDataset(*data.train)
+    val_set = None
+    if config["val_split"] > 0:
+        train_set, val_set = random_split(train_set, [1 - config["val_split"],
+                                                      config["val_split"]], seed=config["seed"])
+    callbacks = [CSVLogger(os.path.join(out, LOG), append=state is not None)]
+    if config["patience"] and val_set is not None:
+        callbacks.append(EarlyStopping("val_loss", patience=config["patience"],
+                                       restore_best_weights=True))
+    callbacks.append(ModelCheckpoint(os.path.join(out, CHECKPOINT), extra={"config": config}))
+    trainer = Trainer(model, task.loss(), optimizer, metrics=list(task.metrics),
+                      callbacks=callbacks, scheduler=scheduler,
+                      device=None if args.device == "cpu" else args.device)
+    if state is not None:
+        trainer.load_state_dict(state)
+        if trainer.epoch >= config["epochs"]:
+            print(f"the checkpoint has already trained {trainer.epoch} epochs; pass a larger "
+                  "--epochs to train more", file=sys.stderr)
+    loader = DataLoader(train_set, config["batch_size"], shuffle=True, seed=config["seed"])
+    val_loader = DataLoader(val_set, 256) if val_set is not None else None
+    history = trainer.fit(loader, val=val_loader, epochs=config["epochs"], verbose=args.verbose,
+                          initial_epoch=trainer.epoch)
+    _report(trainer, data, config)
+    curves = os.path.join(out, CURVES)
+    if len(history) and plot_learning_curves(history.history, curves):
+        print(f"wrote {os.path.join(out, CHECKPOINT)}, {os.path.join(out, LOG)} and {curves}")
+    else:
+        print(f"wrote {os.path.join(out, CHECKPOINT)} and {os.path.join(out, LOG)}")
+
+
+def _report(trainer: Trainer, data: TaskData, config: dict) -> None:
+    X, y = data.test
+    results = trainer.evaluate((X, y), batch_size=256)
+    print(format_results(results, len(X)))
+    if config.get("task", data.task) == "classification":
+        scores = trainer.predict(X, batch_size=256)
+        matrix = confusion_matrix(scores, y, num_classes=data.num_classes)
+        print(format_confusion_matrix(matrix, data.class_names or None))
+
+
+def _rebuild(path: str):
+    state = _load_checkpoint(path)
+    config = state["config"]
+    model = _model(config)
+    model.load_state_dict(state["model"])
+    model.eval()
+    return model, config
+
+
+def _test_data(args, config: dict) -> TaskData:
+    """The dataset of ``--data`` (default: the checkpoint's), checked against the model."""
+    name = args.data or config["data"]
+    options = dict(config["data_args"]) if name == config["data"] else {}
+    options.update(parse_options(args.data_arg, DATASETS, name, "--data-arg"))
+    if args.data_dir is not None:
+        options["root"] = args.data_dir
+    data = _data(name, config["seed"], options)
+    expected = tuple(config["model_args"]["in_shape"])
+    if data.in_shape != expected:
+        raise UsageError(f"dataset {name!r} has samples of shape {data.in_shape}, the model in "
+                         f"{args.checkpoint!r} expects {expected}")
+    return data
+
+
+def evaluate(args) -> None:
+    """``chainrule evaluate CKPT``: loss, metrics and confusion matrix on a test split."""
+    model, config = _rebuild(args.checkpoint)
+    data = _test_data(args, config)
+    task = TASKS[data.task]
+    trainer = Trainer(model, task.loss(), metrics=list(task.metrics))
+    _report(trainer, data, config)
+
+
+def _inputs(path: str, in_shape: tuple) -> np.ndarray:
+    if not os.path.isfile(path):
+        raise UsageError(f"input file {path!r} does not exist")
+    try:
+        X = np.load(path, allow_pickle=False)
+    except ValueError as err:
+        raise UsageError(f"cannot read {path!r} as a .npy array without pickling: {err}") \
+            from None
+    size = int(np.prod(in_shape))
+    if X.ndim >= 1 and int(np.prod(X.shape[1:])) == size:  # a batch: (N, *in_shape) or (N, size)
+        X = X.reshape(len(X), *in_shape)
+    elif X.size == size:  # one sample, in any shape of the right size (an 8x8 image)
+        X = X.reshape(1, *in_shape)
+    else:
+        raise UsageError(f"input of shape {X.shape} does not fit the model, which expects "
+                         f"samples of shape {in_shape} (or a batch of them)")
+    if X.dtype.kind not in "biuf":
+        raise UsageError(f"input of dtype {X.dtype} is not numeric")
+    return X.astype(np.float32)
+
+
+def predict(args) -> None:
+    """``chainrule predict CKPT --input FILE.npy``: print (or save) the predictions."""
+    model, config = _rebuild(args.checkpoint)
+    X = _inputs(args.input, tuple(config["model_args"]["in_shape"]))
+    task = TASKS[config["task"]]
+    outputs = Trainer(model, task.loss()).predict(X, batch_size=args.batch_size)
+    if config["task"] == "classification":
+        result = outputs.softmax(dim=1).numpy() if args.probabilities else \
+            outputs.numpy().argmax(axis=1)
+    else:
+        result = outputs.numpy()
+    if args.output:
+        np.save(args.output, result)
+        print(f"wrote {len(result)} predictions to {args.output}")
+        return
+    for row in result:
+        print(" ".join(f"{v:.6g}" for v in np.atleast_1d(row)))
+
+
+def inspect(args) -> None:
+    """``chainrule inspect CKPT``: the report of :func:`chainrule.analysis.report.inspect_model`
+    (Hessian eigenvalues and trace, eigenvalue density, gradient flow, loss landscape)."""
+    from chainrule.analysis.report import inspect_model
+
+    model, config = _rebuild(args.checkpoint)
+    data = _test_data(args, config)
+    out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.checkpoint)), "inspect")
+    quick = {"n_samples": 10, "spectrum_iter": 15, "spectrum_runs": 1, "landscape_steps": 7} \
+        if args.fast else {}
+    try:
+        import matplotlib  # noqa: F401
+        plots = True
+    except ImportError:
+        print("note: plots not drawn: matplotlib is not installed (pip install "
+              "'chainrule[plot]')", file=sys.stderr)
+        plots = False
+    inspect_model(model, TASKS[data.task].loss(), data.test, out, k=args.top,
+                  seed=config["seed"], plots=plots, **quick)
+
+
+def list_registries(args) -> None:
+    """``chainrule list``: the names the other commands accept."""
+    for title, registry in (("datasets", DATASETS), ("models", MODELS),
+                            ("optimizers", OPTIMIZERS)):
+        print(f"{title}:")
+        for name in registry.names():
+            options = registry.options(name)
+            extra = f" [options: {', '.join(options)}]" if options else ""
+            print(f"  {name:<10} {registry.help(name)}{extra}")

@@ -1,0 +1,221 @@
+"""Registries of the ``chainrule`` command: datasets, models, tasks and optimisers, by name.
+
+Registering a new one is one call::
+
+    register_dataset("sine-seq", lambda seed, **kw: split(*make_sine_sequences(seed=seed, **kw),
+                                                           seed=seed))
+    register_model("lenet", lambda in_shape, out_features: LeNet(in_shape[0], out_features))
+
+- A dataset builder is ``builder(seed, **options) -> TaskData``; :func:`split` makes one from
+  ``(X, y)``.
+- A model builder is ``builder(in_shape, out_features, **options) -> Module``; ``in_shape`` is
+  the shape of one sample, ``out_features`` the number of classes (classification) or of target
+  columns (regression). A checkpoint stores the model's name and these arguments, so that
+  ``chainrule evaluate`` and ``predict`` rebuild it.
+- A task (``classification``, ``regression``) names the loss and the metrics of a dataset.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from chainrule.data.dataset import TensorDataset, random_split
+
+
+class Registry:
+    """A mapping from names to builders, with one-line registration and clear errors."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, tuple] = {}
+
+    def register(self, name: str, builder=None, help: str = ""):  # noqa: A002
+        """Register ``builder`` under ``name`` (also usable as a decorator)."""
+        if builder is None:
+            return lambda fn: self.register(name, fn, help)
+        help = help or (inspect.getdoc(builder) or "").split("\n")[0]
+        self._entries[name] = (builder, help.replace("``", "").rstrip("."))
+        return builder
+
+    def __getitem__(self, name: str):
+        if name not in self._entries:
+            raise KeyError(f"unknown {self.kind} {name!r}; choose from: {', '.join(self.names())}")
+        return self._entries[name][0]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._entries
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def help(self, name: str) -> str:
+        return self._entries[name][1]
+
+    def options(self, name: str) -> list[str] | None:
+        """The keyword options a builder accepts (None when it takes any ``**options``)."""
+        params = inspect.signature(self[name]).parameters.values()
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+            return None
+        return [p.name for p in params
+                if p.default is not inspect.Parameter.empty and p.name != "seed"]
+
+
+DATASETS = Registry("dataset")
+MODELS = Registry("model")
+TASKS = Registry("task")
+OPTIMIZERS = Registry("optimizer")
+
+register_dataset = DATASETS.register
+register_model = MODELS.register
+register_task = TASKS.register
+register_optimizer = OPTIMIZERS.register
+
+
+# ---- data -------------------------------------------------------------------------------------
+@dataclass
+class TaskData:
+    """Train and test splits of a dataset, with its task.
+
+    Attributes:
+        train, test: ``(X, y)`` pairs of Tensors.
+        task: a registered task name ("classification" or "regression").
+        num_classes: classes of a classification task.
+        class_names: optional names of the classes.
+    """
+
+    train: tuple
+    test: tuple
+    task: str = "classification"
+    num_classes: int | None = None
+    class_names: list = field(default_factory=list)
+
+    @property
+    def in_shape(self) -> tuple:
+        return tuple(self.train[0].shape[1:])
+
+
+def split(X, y, seed: int = 0, test_fraction: float = 0.2, task: str | None = None) -> TaskData:
+    """Split ``(X, y)`` at random into train and test parts (``test_fraction`` for the test).
+
+    The task is "classification" for integer targets, "regression" otherwise, unless given.
+    """
+    task = task or ("classification" if y.dtype.kind in "iu" else "regression")
+    train, test = random_split(TensorDataset(X, y), [1 - test_fraction, test_fraction],
+                               seed=seed)
+    pick = [ds.__getitems__(np.arange(len(ds))) for ds in (train, test)]
+    num_classes = int(y.numpy().max()) + 1 if task == "classification" else None
+    return TaskData(pick[0], pick[1], task, num_classes)
+
+
+def _digits(seed: int = 0, test_fraction: float = 0.2) -> TaskData:
+    """The 8x8 handwritten digits that ship with scikit-learn (1,797 images, 10 classes)"""
+    from chainrule.data.datasets import load_digits
+
+    return split(*load_digits(), seed=seed, test_fraction=test_fraction)
+
+
+def _mnist(seed: int = 0, root: str | None = None) -> TaskData:
+    """MNIST from IDX files in a local folder (--data-dir DIR); nothing is downloaded"""
+    from chainrule.data.datasets import load_mnist
+
+    if root is None:
+        raise ValueError("the mnist dataset needs --data-dir DIR, a folder holding the MNIST "
+                         "IDX files (train-images-idx3-ubyte[.gz], ...)")
+    train = load_mnist(root, train=True, flatten=False)
+    test = load_mnist(root, train=False, flatten=False)
+    return TaskData(train, test, "classification", 10)
+
+
+def _generated(make, **defaults):
+    """A dataset builder around a generator of :mod:`chainrule.data.datasets`.
+
+    Its options are the generator's keyword arguments (with ``defaults`` overriding theirs).
+    """
+
+    def builder(seed: int = 0, **options):
+        return split(*make(**{**defaults, **options}, seed=seed), seed=seed)
+
+    params = [inspect.Parameter("seed", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=0)]
+    params += [p.replace(default=defaults.get(p.name, p.default))
+               for p in inspect.signature(make).parameters.values() if p.name != "seed"]
+    builder.__signature__ = inspect.Signature(params)
+    builder.__doc__ = (inspect.getdoc(make) or "").split("\n")[0].rstrip(".")
+    return builder
+
+
+def _register_datasets():
+    from chainrule.data import datasets as d
+
+    register_dataset("digits", _digits)
+    register_dataset("mnist", _mnist)
+    register_dataset("moons", _generated(d.make_moons, n_samples=1000, noise=0.1))
+    register_dataset("circles", _generated(d.make_circles, n_samples=1000, noise=0.05))
+    register_dataset("spirals", _generated(d.make_spirals, n_samples=900, noise=0.2))
+    register_dataset("blobs", _generated(d.make_blobs, n_samples=1000))
+    register_dataset("xor", _generated(d.make_xor, n_samples=1000))
+    register_dataset("sine", _generated(d.make_sine, n_samples=1000, noise=0.05))
+
+
+# ---- models -----------------------------------------------------------------------------------
+def _mlp(in_shape, out_features, hidden=(128,), activation="relu", dropout=0.0,
+         batch_norm=False):
+    """Multi-layer perceptron: Linear -> activation for each hidden width, then Linear"""
+    from chainrule import nn
+    from chainrule.models.mlp import MLP
+
+    hidden = (hidden,) if isinstance(hidden, int) else tuple(hidden)
+    mlp = MLP([int(np.prod(in_shape)), *hidden, out_features], activation=activation,
+              dropout=dropout, batch_norm=batch_norm)
+    return mlp if len(in_shape) == 1 else nn.Sequential(nn.Flatten(), mlp)
+
+
+def _linear(in_shape, out_features):
+    """One Linear layer: softmax regression or linear regression"""
+    from chainrule import nn
+
+    return nn.Sequential(nn.Flatten(), nn.Linear(int(np.prod(in_shape)), out_features))
+
+
+# ---- tasks and optimisers ---------------------------------------------------------------------
+@dataclass
+class Task:
+    """What training a dataset means: its loss (a factory) and the metrics to report."""
+
+    loss: object
+    metrics: tuple
+    out_features: object  # TaskData -> int
+
+
+def _cross_entropy():
+    from chainrule import nn
+
+    return nn.CrossEntropyLoss()
+
+
+def _mse():
+    from chainrule import nn
+
+    return nn.MSELoss()
+
+
+def _optimizer(name):
+    def build(params, **options):
+        from chainrule import optim
+
+        return getattr(optim, name)(params, **options)
+
+    build.__doc__ = f"chainrule.optim.{name}"
+    return build
+
+
+register_model("mlp", _mlp)
+register_model("linear", _linear)
+register_task("classification", Task(_cross_entropy, ("accuracy",), lambda d: d.num_classes))
+register_task("regression", Task(_mse, ("mae", "r2"),
+                                 lambda d: int(np.prod(d.train[1].shape[1:]) or 1)))
+for _name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"):
+    register_optimizer(_name.lower(), _optimizer(_name))
+_register_datasets()

@@ -1,0 +1,19 @@
+"""Data pipeline: datasets, batching, splitting, and ready-made datasets (``cr.datasets``).
+
+Example:
+    >>> from chainrule.data import DataLoader, TensorDataset, random_split
+    >>> X, y = cr.datasets.make_moons(1000, noise=0.1, seed=0)
+    >>> train, val = random_split(TensorDataset(X, y), [0.8, 0.2], seed=0)
+    >>> loader = DataLoader(train, batch_size=32, shuffle=True, seed=0)
+"""
+
+from chainrule.data import datasets  # noqa: F401
+from chainrule.data.collate import default_collate  # noqa: F401
+from chainrule.data.dataset import (  # noqa: F401
+    ConcatDataset,
+    Dataset,
+    Subset,
+    TensorDataset,
+    random_split,
+)
+from chainrule.data.loader import DataLoader  # noqa: F401
