@@ -23,6 +23,29 @@ def try_import_torch():
     return torch
 
 
+def limit_threads(n, torch=None):
+    """Run NumPy's BLAS and PyTorch on ``n`` threads each (None leaves both as they are).
+
+    Returns an object to keep alive while the limit should hold.
+    """
+    if n is None:
+        return None
+    if torch is not None:
+        torch.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        print("threadpoolctl is not installed: NumPy's BLAS threads are not limited")
+        return None
+    return threadpool_limits(limits=n)
+
+
+def add_common_arguments(parser) -> None:
+    """The options every benchmark takes."""
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for NumPy's BLAS and for PyTorch (default: as configured)")
+
+
 def describe_machine(torch=None) -> str:
     """One paragraph on the CPU, NumPy's BLAS and thread settings, and PyTorch's."""
     lines = [f"python {platform.python_version()}, numpy {np.__version__}, "
@@ -56,6 +79,6 @@ def report(title: str, per_unit: dict, unit: str, scale: float = 1e6, suffix: st
     """Print the timings of ``per_unit`` (seconds per ``unit``) and the chainrule/PyTorch ratio."""
     print(f"\n{title}")
     for name, seconds in per_unit.items():
-        print(f"  {name:<10} {seconds * scale:10.1f} {suffix} per {unit}")
+        print(f"  {name:<10} {seconds * scale:10.4g} {suffix} per {unit}")
     if "chainrule" in per_unit and "pytorch" in per_unit:
         print(f"  ratio chainrule/pytorch: {per_unit['chainrule'] / per_unit['pytorch']:.2f}x")

@@ -12,7 +12,14 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from common import describe_machine, interleaved, report, try_import_torch
+from common import (
+    add_common_arguments,
+    describe_machine,
+    interleaved,
+    limit_threads,
+    report,
+    try_import_torch,
+)
 
 import chainrule as cr
 
@@ -81,8 +88,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10_000, help="training steps per framework")
     parser.add_argument("--rounds", type=int, default=5, help="alternating timing rounds")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
     torch = try_import_torch()
+    _limits = limit_threads(args.threads, torch)  # noqa: F841 - held for the whole run
     print(describe_machine(torch))
 
     x, y = make_data()
