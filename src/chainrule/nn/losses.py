@@ -139,7 +139,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     """
     target = _pair(input, target, "binary_cross_entropy_with_logits")
     pos_weight = _optional(pos_weight, input)
-    sp = softplus(-input)
+    # NOTE: softplus is exact here (no linear cut-off above a threshold), so the loss and its
+    # gradient keep their tiny tails: d/dz at z = -21 is sigmoid(-21), not 0.
+    sp = softplus(-input, threshold=float("inf"))
     if pos_weight is None:
         loss = (1.0 - target) * input + sp
     else:
