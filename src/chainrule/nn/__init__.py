@@ -53,8 +53,13 @@ from chainrule.nn.parameter import Parameter  # noqa: F401
 from chainrule.nn.regularization import l1_penalty, l2_penalty  # noqa: F401
 from chainrule.nn.summary import ModelSummary, summary  # noqa: F401
 
-# ---- other layer families --------------------------------------------------------------------
-# Conv1d, Conv2d, MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool2d (layers/conv.py,
-# layers/pooling.py), RNN, LSTM, GRU (layers/recurrent.py) and Embedding (layers/embedding.py)
-# are exported here.
-# ----------------------------------------------------------------------------------------------
+from chainrule.nn import rnn_utils  # noqa: F401,E402
+from chainrule.nn.layers import (  # noqa: F401,E402
+    GRU,
+    LSTM,
+    RNN,
+    Embedding,
+    GRUCell,
+    LSTMCell,
+    RNNCell,
+)

@@ -29,17 +29,14 @@ from chainrule.ops.special import erf, heaviside, signum
 from chainrule.ops.special import softplus as _softplus
 from chainrule.tensor import Tensor, _make
 
-# ---- exports of other layer families ---------------------------------------------------------
-# Convolution and pooling (chainrule.ops.window), recurrent layers and embedding add their
-# functional forms here (F.conv2d, F.max_pool2d, F.embedding, ...).
-# ----------------------------------------------------------------------------------------------
+# ---- other layer families: embedding; convolution and pooling (chainrule.ops.window) --------
 
 __all__ = [
     "linear", "identity", "step", "sign", "piecewise_linear", "sigmoid", "tanh", "relu",
     "leaky_relu", "elu", "gelu", "softplus", "logsigmoid", "log_sigmoid", "softmax",
     "log_softmax", "dropout", "batch_norm", "layer_norm", "one_hot", "mse_loss", "l1_loss",
     "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "nll_loss",
-    "cross_entropy",
+    "cross_entropy", "embedding",
 ]
 
 
@@ -262,3 +259,6 @@ def one_hot(input, num_classes=-1):
         bad = int(y[(y < 0) | (y >= num_classes)].ravel()[0])
         raise IndexError(f"one_hot: class {bad} is out of range for {num_classes} classes")
     return _make((y[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+from chainrule.nn.layers.embedding import embedding  # noqa: E402,F401  (uses the layers above)

@@ -18,11 +18,17 @@ from chainrule.nn.layers.activation import (  # noqa: F401
     get_activation,
 )
 from chainrule.nn.layers.dropout import Dropout  # noqa: F401
+from chainrule.nn.layers.embedding import Embedding  # noqa: F401
 from chainrule.nn.layers.flatten import Flatten, Unflatten  # noqa: F401
 from chainrule.nn.layers.linear import Identity, Linear  # noqa: F401
 from chainrule.nn.layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
-
-# ---- other layer families --------------------------------------------------------------------
-# Convolution and pooling (layers/conv.py, layers/pooling.py), recurrent layers
-# (layers/recurrent.py) and embedding (layers/embedding.py) are exported here.
-# ----------------------------------------------------------------------------------------------
+from chainrule.nn.layers.recurrent import (  # noqa: F401
+    GRU,
+    LSTM,
+    RNN,
+    GRUCell,
+    LSTMCell,
+    RNNBase,
+    RNNCell,
+    RNNCellBase,
+)
