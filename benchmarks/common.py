@@ -64,6 +64,31 @@ def describe_machine(torch=None) -> str:
     return "\n".join(lines)
 
 
+def training_steps(lib, model, optimizer, loss_fn, batches):
+    """A function ``run(steps)`` doing ``steps`` training steps over ``batches``, cycling.
+
+    The same code drives chainrule and PyTorch (``lib`` is ``chainrule`` or ``torch``): the two
+    share the names and semantics of the training loop.
+    """
+
+    def run(steps=None):
+        for i in range(len(batches) if steps is None else steps):
+            x, y = batches[i % len(batches)]
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+        return loss.item()
+
+    return run
+
+
+def as_batches(lib, x, y, batch):
+    """Cut NumPy arrays into (input, target) tensors of ``lib`` (sharing memory where it can)."""
+    convert = lib.from_numpy
+    return [(convert(x[i:i + batch]), convert(y[i:i + batch])) for i in range(0, len(x), batch)]
+
+
 def interleaved(workloads: dict, rounds: int = 5) -> dict:
     """Time each callable of ``workloads`` once per round, alternating; return median seconds."""
     times = {name: [] for name in workloads}

@@ -13,10 +13,12 @@ import argparse
 import numpy as np
 from common import (
     add_common_arguments,
+    as_batches,
     describe_machine,
     interleaved,
     limit_threads,
     report,
+    training_steps,
     try_import_torch,
 )
 
@@ -30,45 +32,15 @@ def make_data(samples, seed=0):
     return x, y
 
 
-def chainrule_epoch(x, y, batch=128):
-    cr.manual_seed(0)
-    model = cr.nn.Sequential(cr.nn.Linear(784, 256), cr.nn.ReLU(), cr.nn.Linear(256, 128),
-                             cr.nn.ReLU(), cr.nn.Linear(128, 10))
-    opt = cr.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = cr.nn.CrossEntropyLoss()
-    batches = [(cr.tensor(x[i:i + batch]), cr.tensor(y[i:i + batch]))
-               for i in range(0, len(x), batch)]
-
-    def run():
-        for xb, yb in batches:
-            opt.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            opt.step()
-        return loss.item()
-
-    return run
-
-
-def torch_epoch(torch, x, y, batch=128):
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
-                                torch.nn.Linear(256, 128), torch.nn.ReLU(),
-                                torch.nn.Linear(128, 10))
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    batches = [(torch.from_numpy(x[i:i + batch]), torch.from_numpy(y[i:i + batch]))
-               for i in range(0, len(x), batch)]
-
-    def run():
-        for xb, yb in batches:
-            opt.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            opt.step()
-        return loss.item()
-
-    return run
+def epoch(lib, x, y, batch=128):
+    """One epoch of the MLP in ``lib`` (chainrule or torch): the same code for both."""
+    lib.manual_seed(0)
+    nn = lib.nn
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                          nn.Linear(128, 10))
+    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    batches = as_batches(lib, x, y, batch)
+    return training_steps(lib, model, opt, nn.CrossEntropyLoss(), batches)
 
 
 def main(argv=None):
@@ -81,9 +53,9 @@ def main(argv=None):
     _limits = limit_threads(args.threads, torch)  # noqa: F841 - held for the whole run
     print(describe_machine(torch))
     x, y = make_data(args.samples)
-    runs = {"chainrule": chainrule_epoch(x, y)}
+    runs = {"chainrule": epoch(cr, x, y)}
     if torch is not None:
-        runs["pytorch"] = torch_epoch(torch, x, y)
+        runs["pytorch"] = epoch(torch, x, y)
     medians = interleaved(runs, args.rounds)
     report(f"784-256-128-10 ReLU MLP, batch 128, SGD momentum, {args.samples} samples",
            medians, "epoch", scale=1.0, suffix="s")

@@ -18,6 +18,7 @@ from common import (
     interleaved,
     limit_threads,
     report,
+    training_steps,
     try_import_torch,
 )
 
@@ -31,44 +32,15 @@ def make_data(n_batches=100, batch=32, seed=0):
     return x, y
 
 
-def chainrule_mlp_steps(x, y):
-    cr.manual_seed(0)
-    model = cr.nn.Sequential(cr.nn.Linear(2, 16), cr.nn.Tanh(), cr.nn.Linear(16, 16),
-                             cr.nn.Tanh(), cr.nn.Linear(16, 1))
-    opt = cr.optim.SGD(model.parameters(), lr=0.01)
-    loss_fn = cr.nn.MSELoss()
-    xs = [cr.tensor(b) for b in x]
-    ys = [cr.tensor(b) for b in y]
-
-    def run(steps):
-        for i in range(steps):
-            opt.zero_grad()
-            loss = loss_fn(model(xs[i % len(xs)]), ys[i % len(ys)])
-            loss.backward()
-            opt.step()
-        return loss.item()
-
-    return run
-
-
-def torch_mlp_steps(torch, x, y):
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 16),
-                                torch.nn.Tanh(), torch.nn.Linear(16, 1))
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    loss_fn = torch.nn.MSELoss()
-    xs = [torch.from_numpy(b) for b in x]
-    ys = [torch.from_numpy(b) for b in y]
-
-    def run(steps):
-        for i in range(steps):
-            opt.zero_grad()
-            loss = loss_fn(model(xs[i % len(xs)]), ys[i % len(ys)])
-            loss.backward()
-            opt.step()
-        return loss.item()
-
-    return run
+def mlp_steps(lib, x, y):
+    """Training steps of the 2-16-16-1 tanh MLP in ``lib`` (chainrule or torch)."""
+    lib.manual_seed(0)
+    nn = lib.nn
+    model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(),
+                          nn.Linear(16, 1))
+    opt = lib.optim.SGD(model.parameters(), lr=0.01)
+    batches = [(lib.from_numpy(xb), lib.from_numpy(yb)) for xb, yb in zip(x, y)]
+    return training_steps(lib, model, opt, nn.MSELoss(), batches)
 
 
 def add_backward(lib, n):
@@ -96,9 +68,9 @@ def main(argv=None):
 
     x, y = make_data()
     per_round = max(args.steps // args.rounds, 1)
-    runs = {"chainrule": chainrule_mlp_steps(x, y)}
+    runs = {"chainrule": mlp_steps(cr, x, y)}
     if torch is not None:
-        runs["pytorch"] = torch_mlp_steps(torch, x, y)
+        runs["pytorch"] = mlp_steps(torch, x, y)
     for run in runs.values():  # warm-up
         run(200)
     medians = interleaved({k: (lambda r=r: r(per_round)) for k, r in runs.items()}, args.rounds)

@@ -16,18 +16,6 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    """The matrices here are tiny: on a busy machine a threaded BLAS stalls on each product."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(1):
-        yield
-
-
 def run(name, out):
     """Import examples/<name>.py (not a package) and run its main in fast mode into ``out``."""
     spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")

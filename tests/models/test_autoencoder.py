@@ -11,18 +11,6 @@ from chainrule.data import DataLoader, TensorDataset
 from chainrule.models import Autoencoder, ConvAutoencoder
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    """The matrices here are tiny: on a busy machine a threaded BLAS stalls on each product."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(1):
-        yield
-
-
 def digits_split(images=False, seed=0):
     """80/20 split of the shipped digits: (X_train, X_test, y_test)."""
     pytest.importorskip("sklearn")

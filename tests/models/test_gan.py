@@ -17,18 +17,6 @@ from chainrule.models import GAN
 from chainrule.models.gan import discriminator_loss, generator_loss, mode_coverage
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    """The matrices here are tiny: on a busy machine a threaded BLAS stalls on each product."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(1):
-        yield
-
-
 def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
