@@ -56,6 +56,15 @@ from chainrule.nn.summary import ModelSummary, summary  # noqa: F401
 from chainrule.nn import rnn_utils  # noqa: F401,E402
 from chainrule.nn.layers import (  # noqa: F401,E402
     GRU,
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    ConvTranspose2d,
+    MaxPool1d,
+    MaxPool2d,
     LSTM,
     RNN,
     Embedding,

@@ -23,10 +23,20 @@ from chainrule.nn.losses import (  # re-exported: F.cross_entropy, ...
 )
 from chainrule.ops.elementwise import clamp, exp, relu, sigmoid, tanh, where
 from chainrule.ops.linalg import linear
+from chainrule.ops.movement import pad
+from chainrule.ops.pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 from chainrule.ops.reduce import log_softmax as _log_softmax
 from chainrule.ops.reduce import softmax as _softmax
 from chainrule.ops.special import erf, heaviside, signum
 from chainrule.ops.special import softplus as _softplus
+from chainrule.ops.window import conv1d, conv2d, conv_transpose2d, fold, unfold
 from chainrule.tensor import Tensor, _make
 
 # ---- other layer families: embedding; convolution and pooling (chainrule.ops.window) --------
@@ -36,7 +46,9 @@ __all__ = [
     "leaky_relu", "elu", "gelu", "softplus", "logsigmoid", "log_sigmoid", "softmax",
     "log_softmax", "dropout", "batch_norm", "layer_norm", "one_hot", "mse_loss", "l1_loss",
     "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "nll_loss",
-    "cross_entropy", "embedding",
+    "cross_entropy", "embedding", "conv1d", "conv2d", "conv_transpose2d", "fold", "unfold",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "max_pool1d",
+    "max_pool2d", "pad",
 ]
 
 

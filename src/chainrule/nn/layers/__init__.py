@@ -17,11 +17,20 @@ from chainrule.nn.layers.activation import (  # noqa: F401
     Tanh,
     get_activation,
 )
+from chainrule.nn.layers.conv import Conv1d, Conv2d, ConvTranspose2d  # noqa: F401
 from chainrule.nn.layers.dropout import Dropout  # noqa: F401
 from chainrule.nn.layers.embedding import Embedding  # noqa: F401
 from chainrule.nn.layers.flatten import Flatten, Unflatten  # noqa: F401
 from chainrule.nn.layers.linear import Identity, Linear  # noqa: F401
 from chainrule.nn.layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
+from chainrule.nn.layers.pooling import (  # noqa: F401
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 from chainrule.nn.layers.recurrent import (  # noqa: F401
     GRU,
     LSTM,

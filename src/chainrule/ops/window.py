@@ -1,0 +1,555 @@
+"""Sliding windows: convolution, its transpose and weight gradient, and unfold/fold (im2col).
+
+A window operation looks at every position of a ``kernel`` slid over a padded image with a
+``stride`` and a ``dilation``. Along one spatial axis the number of positions is (SPEC 9)
+
+    out = floor((size + 2p - d (k - 1) - 1) / s) + 1,   i.e. floor((h - f + 2p) / s) + 1 for d = 1.
+
+The windows are a strided view of the padded image (no copy); a convolution then copies them
+once into a matrix of columns (im2col) and does one BLAS matrix product with the filters.
+Three primitives close under differentiation, as in Chainer (``Convolution2DGradW``):
+
+* ``Conv``:           y = conv(x, W);  dx = conv_transpose(g, W), dW = conv_grad_weight(x, g)
+* ``ConvTranspose``:  z = conv_transpose(g, W);  dg = conv(gz, W), dW = conv_grad_weight(gz, g)
+* ``ConvGradWeight``: V = conv_grad_weight(x, g);  dx = conv_transpose(g, gV), dg = conv(x, gV)
+
+so a backward pass run with ``create_graph=True`` is itself made of these primitives and second
+derivatives flow through a CNN. ``unfold`` (im2col) and ``fold`` (its adjoint, a scatter-add that
+loops over kernel offsets only) are likewise each other's backward. Everything is 2-D; the 1-D
+forms view a sequence as an image of height 1. Pooling lives in :mod:`chainrule.ops.pooling`.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from chainrule import backend
+from chainrule.autograd.function import Function
+from chainrule.autograd.mode import state
+from chainrule.ops import formula as fm
+from chainrule.ops.movement import squeeze, unsqueeze
+from chainrule.tensor import Tensor
+
+
+# ---- geometry --------------------------------------------------------------------------------
+class Geometry(NamedTuple):
+    """Where a 2-D window sits: stride, (before, after) padding per axis, and dilation."""
+
+    stride: tuple
+    padding: tuple
+    dilation: tuple
+
+
+def conv_output_size(size, kernel, stride=1, padding=0, dilation=1) -> int:
+    """Number of window positions along one axis: floor((size + 2p - d(k-1) - 1) / s) + 1.
+
+    With dilation 1 this is the classic h_new = floor((h - f + 2p) / s) + 1 (SPEC 9).
+
+    Args:
+        size: the input length along the axis (h).
+        kernel: the kernel length (f).
+        stride: the step between windows (s).
+        padding: zeros added on each side (p); a (before, after) pair is accepted too.
+        dilation: the spacing between kernel taps (d).
+
+    Example:
+        >>> conv_output_size(12, 3)                       # 10
+        >>> conv_output_size(37, 5, stride=2)             # 17
+    """
+    lo, hi = (padding, padding) if isinstance(padding, (int, np.integer)) else padding
+    return (size + lo + hi - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def ntuple(value, n, name, op) -> tuple:
+    """``value`` (an int or a sequence of ``n`` ints) as a tuple of ``n`` ints."""
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * n
+    value = tuple(int(v) for v in value)
+    if len(value) != n:
+        raise ValueError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value}")
+    return value
+
+
+def geometry(op, kernel, stride, padding, dilation, n=2) -> Geometry:
+    """Check and normalise window arguments; ``padding`` may be an int, a tuple, 'valid', 'same'.
+
+    'same' pads d (k - 1) in total, the extra zero (when odd) after, as PyTorch does; it needs
+    stride 1.
+    """
+    stride = ntuple(stride, n, "stride", op)
+    dilation = ntuple(dilation, n, "dilation", op)
+    if min(stride) < 1 or min(dilation) < 1:
+        raise ValueError(f"{op}: stride {stride} and dilation {dilation} must be positive")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pairs = ((0, 0),) * n
+        elif padding == "same":
+            if max(stride) != 1:
+                raise ValueError(f"{op}: padding='same' is not supported for strided "
+                                 f"convolutions (stride {stride})")
+            totals = [d * (k - 1) for d, k in zip(dilation, kernel)]
+            pairs = tuple((t // 2, t - t // 2) for t in totals)
+        else:
+            raise ValueError(f"{op}: padding must be an int, a tuple, 'valid' or 'same', got "
+                             f"{padding!r}")
+    else:
+        pairs = tuple((p, p) for p in ntuple(padding, n, "padding", op))
+        if min(min(pairs)) < 0:
+            raise ValueError(f"{op}: padding {padding} must be non-negative")
+    return Geometry(stride, pairs, dilation)
+
+
+def _window_counts(size, kernel, geom) -> tuple:
+    return tuple(conv_output_size(n, k, s, p, d) for n, k, s, p, d in
+                 zip(size, kernel, geom.stride, geom.padding, geom.dilation))
+
+
+def output_shape(op, size, kernel, geom) -> tuple:
+    """The window counts along both axes; an error names the sizes when the input is too small."""
+    out = _window_counts(size, kernel, geom)
+    if min(out) < 1:
+        padded = tuple(n + lo + hi for n, (lo, hi) in zip(size, geom.padding))
+        span = tuple(d * (k - 1) + 1 for d, k in zip(geom.dilation, kernel))
+        raise ValueError(f"{op}: input of spatial size {tuple(size)} (padded {padded}) is "
+                         f"smaller than the kernel {tuple(kernel)} (dilated {span})")
+    return out
+
+
+# ---- raw-array helpers -----------------------------------------------------------------------
+def pad_array(x, padding, value=0.0):
+    """Pad the two last axes by ((top, bottom), (left, right)); no copy when there is nothing."""
+    if not any(lo or hi for lo, hi in padding):
+        return x
+    xp = backend.namespace(x)
+    return xp.pad(x, ((0, 0), (0, 0)) + tuple(padding), mode="constant", constant_values=value)
+
+
+def windows(x, kernel, stride, dilation, out):
+    """A read-only strided view (N, C, out_h, out_w, kh, kw) of the windows of a padded image."""
+    n, c = x.shape[:2]
+    s0, s1, s2, s3 = x.strides
+    shape = (n, c, out[0], out[1], kernel[0], kernel[1])
+    strides = (s0, s1, s2 * stride[0], s3 * stride[1], s2 * dilation[0], s3 * dilation[1])
+    if backend.is_gpu_array(x):  # pragma: no cover - needs CuPy
+        return backend.namespace(x).lib.stride_tricks.as_strided(x, shape, strides)
+    return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
+
+
+def offset_slices(i, j, geom, out):
+    """The slice of the padded image that kernel tap (i, j) sees across all windows."""
+    (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    return (slice(None), slice(None), slice(i * dh, i * dh + sh * (out[0] - 1) + 1, sh),
+            slice(j * dw, j * dw + sw * (out[1] - 1) + 1, sw))
+
+
+def col2im(cols, size, geom):
+    """Scatter-add columns (C, kh, kw, N, out_h, out_w) into an image (N, C, H, W).
+
+    The adjoint of taking windows: every tap adds its column into the padded image, one strided
+    slice per kernel offset (a loop over kh * kw offsets, never over pixels), then the padding
+    is cut away. The image is built channel-major, (C, N, H, W) in memory, so that every slice
+    added is contiguous, and returned as an (N, C, H, W) view.
+    """
+    c, kh, kw, n, oh, ow = cols.shape
+    (pt, pb), (pl, pr) = geom.padding
+    xp = backend.namespace(cols)
+    out = xp.zeros((c, n, size[0] + pt + pb, size[1] + pl + pr), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[offset_slices(i, j, geom, (oh, ow))] += cols[:, i, j]
+    return out[:, :, pt:pt + size[0], pl:pl + size[1]].transpose(1, 0, 2, 3)
+
+
+# NOTE: the convolution keeps its matrices channel-major: columns (C*kh*kw, N*oh*ow) and outputs
+# (O, N*oh*ow), so the filters multiply from the left, im2col copies contiguous rows of the
+# image, and the output (N, O, oh, ow) is a transposed view of an (O, N, oh, ow) array that the
+# next layer's im2col and the backward read without a further copy.
+def _columns(x, kernel, geom, groups, out):
+    """im2col for a grouped convolution: a (G, C/G*kh*kw, N*out_h*out_w) matrix (one copy)."""
+    n, c = x.shape[:2]
+    win = windows(pad_array(x, geom.padding), kernel, geom.stride, geom.dilation, out)
+    return win.transpose(1, 4, 5, 0, 2, 3).reshape(groups, -1, n * out[0] * out[1])
+
+
+def _grad_matrix(g, groups):
+    """An output-shaped (N, O, oh, ow) array as a (G, O/G, N*oh*ow) matrix."""
+    n, o, oh, ow = g.shape
+    return g.transpose(1, 0, 2, 3).reshape(groups, o // groups, n * oh * ow)
+
+
+def _from_grad_matrix(m, n, out):
+    """The inverse of :func:`_grad_matrix`: (G, O/G, N*oh*ow) -> (N, O, oh, ow), a view."""
+    return m.reshape(-1, n, out[0], out[1]).transpose(1, 0, 2, 3)
+
+
+def conv_array(x, weight, bias, geom, groups, cols=None):
+    """y[n, o] = sum_{c, i, j} W[o, c, i, j] x_pad[n, g(o) C/G + c, s p + d i, s q + d j] + b[o]."""
+    o = weight.shape[0]
+    out = _window_counts(x.shape[2:], weight.shape[2:], geom)
+    if cols is None:
+        cols = _columns(x, weight.shape[2:], geom, groups, out)
+    y = _from_grad_matrix(weight.reshape(groups, o // groups, -1) @ cols, x.shape[0], out)
+    if bias is not None:
+        y += bias.reshape(1, o, 1, 1)
+    return y
+
+
+def conv_transpose_array(g, weight, bias, geom, groups, size):
+    """The adjoint of ``conv_array`` in x: columns W^T G scattered back by :func:`col2im`."""
+    n, _, oh, ow = g.shape
+    o, cg, kh, kw = weight.shape
+    w = weight.reshape(groups, o // groups, cg * kh * kw)
+    cols = w.transpose(0, 2, 1) @ _grad_matrix(g, groups)
+    x = col2im(cols.reshape(groups * cg, kh, kw, n, oh, ow), size, geom)
+    if bias is not None:
+        x = x + bias.reshape(1, -1, 1, 1)
+    return x
+
+
+def conv_grad_weight_array(x, g, geom, groups, kernel, cols=None):
+    """dL/dW[o, c, i, j] = sum_{n, p, q} g[n, o, p, q] x_pad[n, c', s p + d i, s q + d j]."""
+    if cols is None:
+        cols = _columns(x, kernel, geom, groups, g.shape[2:])
+    dw = _grad_matrix(g, groups) @ cols.transpose(0, 2, 1)
+    return dw.reshape(g.shape[1], x.shape[1] // groups, kernel[0], kernel[1])
+
+
+def unfold_array(x, kernel, geom):
+    """im2col with PyTorch's layout: (N, C*kh*kw, L), the channel slowest, L = out_h * out_w."""
+    n, c = x.shape[:2]
+    out = _window_counts(x.shape[2:], kernel, geom)
+    win = windows(pad_array(x, geom.padding), kernel, geom.stride, geom.dilation, out)
+    return win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kernel[0] * kernel[1], -1)
+
+
+def fold_array(cols, size, kernel, geom):
+    """col2im with PyTorch's layout: (N, C*kh*kw, L) -> (N, C, H, W), overlaps summed."""
+    n, ck, _ = cols.shape
+    out = _window_counts(size, kernel, geom)
+    c = ck // (kernel[0] * kernel[1])
+    cols = cols.reshape(n, c, kernel[0], kernel[1], out[0], out[1]).transpose(1, 2, 3, 0, 4, 5)
+    return col2im(cols, size, geom)
+
+
+# ---- dispatch: one formula on arrays (fast) or on Tensors (differentiable) -------------------
+def _any_tensor(*xs) -> bool:
+    return any(isinstance(x, Tensor) for x in xs)
+
+
+def _conv(x, weight, geom, groups):
+    if _any_tensor(x, weight):
+        return Conv.apply(x, weight, None, geom, groups)
+    return conv_array(x, weight, None, geom, groups)
+
+
+def _conv_transpose(g, weight, geom, groups, size):
+    if _any_tensor(g, weight):
+        return ConvTranspose.apply(g, weight, None, geom, groups, size)
+    return conv_transpose_array(g, weight, None, geom, groups, size)
+
+
+def _conv_grad_weight(x, g, geom, groups, kernel):
+    if _any_tensor(x, g):
+        return ConvGradWeight.apply(x, g, geom, groups, kernel)
+    return conv_grad_weight_array(x, g, geom, groups, kernel)
+
+
+# ---- primitives ------------------------------------------------------------------------------
+class Conv(Function):
+    """y = conv(x, W) + b ; dx = conv_transpose(g, W), dW = conv_grad_weight(x, g), db = sum g."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, geom, groups):
+        ctx.geom, ctx.groups = geom, groups
+        ctx.save_for_backward(x, weight)
+        out = _window_counts(x.shape[2:], weight.shape[2:], geom)
+        cols = _columns(x, weight.shape[2:], geom, groups, out)
+        # NOTE: the weight gradient needs the same columns; keeping them saves a second im2col.
+        ctx.cols = cols if ctx.needs_input_grad[1] and state.grad_enabled else None
+        return conv_array(x, weight, bias, geom, groups, cols)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        geom, groups = ctx.geom, ctx.groups
+        cols, ctx.cols = ctx.cols, None
+        gx = _conv_transpose(g, w, geom, groups, x.shape[2:]) if nx else None
+        gw = None
+        if nw and cols is not None and not _any_tensor(x, g):
+            gw = conv_grad_weight_array(x, g, geom, groups, w.shape[2:], cols)
+        elif nw:
+            gw = _conv_grad_weight(x, g, geom, groups, w.shape[2:])
+        gb = fm.sum(g, (0, 2, 3)) if nb else None
+        return gx, gw, gb, None, None
+
+
+class ConvTranspose(Function):
+    """x' = conv_transpose(g, W) + b ; dg = conv(g', W), dW = conv_grad_weight(g', g)."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, g, weight, bias, geom, groups, size):
+        ctx.geom, ctx.groups = geom, groups
+        ctx.save_for_backward(g, weight)
+        return conv_transpose_array(g, weight, bias, geom, groups, size)
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, w = ctx.saved_tensors
+        ng, nw, nb = ctx.needs_input_grad[:3]
+        geom, groups = ctx.geom, ctx.groups
+        d_g = _conv(gg, w, geom, groups) if ng else None
+        d_w = _conv_grad_weight(gg, g, geom, groups, w.shape[2:]) if nw else None
+        d_b = fm.sum(gg, (0, 2, 3)) if nb else None
+        return d_g, d_w, d_b, None, None, None
+
+
+class ConvGradWeight(Function):
+    """W' = conv_grad_weight(x, g), bilinear ; dx = conv_transpose(g, W''), dg = conv(x, W'')."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, x, g, geom, groups, kernel):
+        ctx.geom, ctx.groups = geom, groups
+        ctx.save_for_backward(x, g)
+        return conv_grad_weight_array(x, g, geom, groups, kernel)
+
+    @staticmethod
+    def backward(ctx, gw):
+        x, g = ctx.saved_tensors
+        nx, ng = ctx.needs_input_grad[:2]
+        geom, groups = ctx.geom, ctx.groups
+        d_x = _conv_transpose(g, gw, geom, groups, x.shape[2:]) if nx else None
+        d_g = _conv(x, gw, geom, groups) if ng else None
+        return d_x, d_g, None, None, None
+
+
+class Unfold(Function):
+    """cols = unfold(x) (im2col) ; dx = fold(g)."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, x, kernel, geom):
+        ctx.kernel, ctx.geom, ctx.size = kernel, geom, x.shape[2:]
+        return unfold_array(x, kernel, geom)
+
+    @staticmethod
+    def backward(ctx, g):
+        if isinstance(g, Tensor):
+            return Fold.apply(g, ctx.size, ctx.kernel, ctx.geom), None, None
+        return fold_array(g, ctx.size, ctx.kernel, ctx.geom), None, None
+
+
+class Fold(Function):
+    """x = fold(cols) (col2im: overlapping taps add up) ; dcols = unfold(g)."""
+
+    formula_backward = True
+
+    @staticmethod
+    def forward(ctx, cols, size, kernel, geom):
+        ctx.kernel, ctx.geom = kernel, geom
+        return fold_array(cols, size, kernel, geom)
+
+    @staticmethod
+    def backward(ctx, g):
+        if isinstance(g, Tensor):
+            return Unfold.apply(g, ctx.kernel, ctx.geom), None, None, None
+        return unfold_array(g, ctx.kernel, ctx.geom), None, None, None
+
+
+# ---- public functions ------------------------------------------------------------------------
+def _check_conv(op, x, weight, bias, groups, spatial):
+    """Validate a convolution's operands; errors name the operation and the shapes."""
+    if x.ndim not in (spatial + 1, spatial + 2) or weight.ndim != spatial + 2:
+        raise ValueError(f"{op}: expected a {spatial + 2}-D input (N, C, ...) or a "
+                         f"{spatial + 1}-D unbatched one and a {spatial + 2}-D weight, got "
+                         f"shapes {x.shape} and {weight.shape}")
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    channels = x.shape[-spatial - 1]
+    if weight.shape[0] % groups:
+        raise ValueError(f"{op}: out_channels {weight.shape[0]} (weight shape {weight.shape}) "
+                         f"is not divisible by groups={groups}")
+    if channels != weight.shape[1] * groups:
+        raise ValueError(f"{op}: input has {channels} channels, shape {x.shape}, but the weight "
+                         f"of shape {weight.shape} with groups={groups} expects "
+                         f"{weight.shape[1] * groups}")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(f"{op}: bias of shape {bias.shape} does not match "
+                         f"{weight.shape[0]} output channels")
+    if x.dtype.kind != "f" or x.dtype != weight.dtype:
+        raise TypeError(f"{op}: input ({x.dtype}) and weight ({weight.dtype}) must have the same "
+                        "floating-point dtype")
+
+
+def _batch(x, spatial):
+    """Add the batch axis to an unbatched input; returns the input and whether it was added."""
+    return (unsqueeze(x, 0), True) if x.ndim == spatial + 1 else (x, False)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    """2-D convolution (cross-correlation, as in every framework) of images with filters.
+
+    y[n, o, p, q] = b[o] + sum_{c, i, j} W[o, c, i, j] x_pad[n, c, s p + d i, s q + d j],
+    where the channels c run over the group of o. Output size per axis:
+    floor((h + 2p - d(k - 1) - 1) / s) + 1.
+
+    Args:
+        input: images (N, C_in, H, W), or one image (C_in, H, W).
+        weight: filters (C_out, C_in / groups, kH, kW).
+        bias: (C_out,) or None.
+        stride, dilation: an int or a pair.
+        padding: an int, a pair, 'valid' (no padding) or 'same' (output size = input size).
+        groups: split the channels into this many independent convolutions.
+
+    Returns:
+        (N, C_out, H_out, W_out). Its backward is a transposed convolution (input) and a
+        convolution (weight), both differentiable, so double backward works.
+
+    Example:
+        >>> y = cr.nn.functional.conv2d(cr.randn(8, 3, 32, 32), cr.randn(16, 3, 3, 3), padding=1)
+        >>> y.shape                                    # (8, 16, 32, 32)
+    """
+    _check_conv("conv2d", input, weight, bias, groups, 2)
+    geom = geometry("conv2d", weight.shape[2:], stride, padding, dilation)
+    x, added = _batch(input, 2)
+    output_shape("conv2d", x.shape[2:], weight.shape[2:], geom)
+    y = Conv.apply(x, weight, bias, geom, int(groups))
+    return squeeze(y, 0) if added else y
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    """1-D convolution of sequences (N, C_in, L) with filters (C_out, C_in / groups, k).
+
+    y[n, o, p] = b[o] + sum_{c, i} W[o, c, i] x_pad[n, c, s p + d i]; the same arguments as
+    :func:`conv2d` with one spatial axis (computed as an image of height 1).
+
+    Example:
+        >>> cr.nn.functional.conv1d(cr.randn(4, 2, 50), cr.randn(8, 2, 5)).shape   # (4, 8, 46)
+    """
+    _check_conv("conv1d", input, weight, bias, groups, 1)
+    g1 = geometry("conv1d", weight.shape[2:], stride, padding, dilation, n=1)
+    geom = Geometry((1,) + g1.stride, ((0, 0),) + g1.padding, (1,) + g1.dilation)
+    x, added = _batch(input, 1)
+    output_shape("conv1d", x.shape[2:], weight.shape[2:], g1)
+    y = Conv.apply(unsqueeze(x, 2), unsqueeze(weight, 2), bias, geom, int(groups))
+    y = squeeze(y, 2)
+    return squeeze(y, 0) if added else y
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0,  # noqa: A002
+                     output_padding=0, groups=1, dilation=1):
+    """Transposed convolution: the adjoint (gradient) of :func:`conv2d` in its input.
+
+    Every input pixel adds its value times the filter into the output (an "up-convolution");
+    H_out = (H - 1) s - 2p + d (kH - 1) + output_padding + 1.
+
+    Args:
+        input: (N, C_in, H, W) or (C_in, H, W).
+        weight: (C_in, C_out / groups, kH, kW), PyTorch's layout.
+        bias: (C_out,) or None.
+        output_padding: extra rows/columns at the end (smaller than the stride), to pick
+            among the input sizes a strided convolution maps to the same output size.
+
+    Example:
+        >>> up = cr.nn.functional.conv_transpose2d(cr.randn(1, 4, 7, 7), cr.randn(4, 2, 4, 4),
+        ...                                        stride=2, padding=1)
+        >>> up.shape                                   # (1, 2, 14, 14)
+    """
+    op = "conv_transpose2d"
+    if input.ndim not in (3, 4) or weight.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D (or 3-D unbatched) input and a 4-D weight, got "
+                         f"shapes {input.shape} and {weight.shape}")
+    if not isinstance(groups, (int, np.integer)) or groups < 1 or weight.shape[0] % groups:
+        raise ValueError(f"{op}: groups={groups!r} must be a positive int dividing in_channels "
+                         f"(weight shape {weight.shape})")
+    if input.shape[-3] != weight.shape[0]:
+        raise ValueError(f"{op}: input has {input.shape[-3]} channels, shape {input.shape}, but "
+                         f"the weight of shape {weight.shape} expects {weight.shape[0]}")
+    out_channels = weight.shape[1] * groups
+    if bias is not None and tuple(bias.shape) != (out_channels,):
+        raise ValueError(f"{op}: bias of shape {bias.shape} does not match {out_channels} "
+                         "output channels")
+    if isinstance(padding, str):
+        raise ValueError(f"{op}: padding must be an int or a pair, got {padding!r}")
+    geom = geometry(op, weight.shape[2:], stride, padding, dilation)
+    extra = ntuple(output_padding, 2, "output_padding", op)
+    if any(e < 0 or e >= s for e, s in zip(extra, geom.stride)):
+        raise ValueError(f"{op}: output_padding {extra} must be non-negative and smaller than "
+                         f"the stride {geom.stride}")
+    x, added = _batch(input, 2)
+    size = tuple((n - 1) * s - lo - hi + d * (k - 1) + e + 1 for n, s, (lo, hi), d, k, e in
+                 zip(x.shape[2:], geom.stride, geom.padding, geom.dilation, weight.shape[2:],
+                     extra))
+    if min(size) < 1:
+        raise ValueError(f"{op}: input of spatial size {x.shape[2:]} gives an empty output "
+                         f"{size}")
+    y = ConvTranspose.apply(x, weight, bias, geom, int(groups), size)
+    return squeeze(y, 0) if added else y
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
+    """im2col: every sliding block of an image as a column (PyTorch's ``F.unfold``).
+
+    out[n, (c, i, j), l] = x_pad[n, c, s p_l + d i, s q_l + d j], with blocks l in row-major
+    order over the L = out_h * out_w window positions.
+
+    Args:
+        input: (N, C, H, W) or (C, H, W).
+        kernel_size, dilation, padding, stride: an int or a pair each.
+
+    Returns:
+        (N, C * kH * kW, L). Its backward is :func:`fold`.
+
+    Example:
+        >>> cr.nn.functional.unfold(cr.randn(2, 3, 5, 5), 3).shape     # (2, 27, 9)
+    """
+    kernel = ntuple(kernel_size, 2, "kernel_size", "unfold")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"unfold: expected a 4-D (or 3-D unbatched) input, got shape "
+                         f"{input.shape}")
+    geom = geometry("unfold", kernel, stride, padding, dilation)
+    x, added = _batch(input, 2)
+    output_shape("unfold", x.shape[2:], kernel, geom)
+    y = Unfold.apply(x, kernel, geom)
+    return squeeze(y, 0) if added else y
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
+    """col2im, the adjoint of :func:`unfold`: columns summed back into an image.
+
+    x[n, c, h, w] = sum over the blocks l and taps (i, j) that land on (h, w) of
+    cols[n, (c, i, j), l]; ``fold(unfold(x))`` multiplies each pixel by the number of blocks
+    covering it.
+
+    Args:
+        input: (N, C * kH * kW, L) or (C * kH * kW, L).
+        output_size: (H, W) of the image.
+        kernel_size, dilation, padding, stride: as given to :func:`unfold`.
+
+    Example:
+        >>> cr.nn.functional.fold(cr.ones(1, 4, 9), (4, 4), 2).shape     # (1, 1, 4, 4)
+    """
+    kernel = ntuple(kernel_size, 2, "kernel_size", "fold")
+    size = ntuple(output_size, 2, "output_size", "fold")
+    geom = geometry("fold", kernel, stride, padding, dilation)
+    if input.ndim not in (2, 3):
+        raise ValueError(f"fold: expected a 3-D (or 2-D unbatched) input, got shape "
+                         f"{input.shape}")
+    x, added = (unsqueeze(input, 0), True) if input.ndim == 2 else (input, False)
+    out = output_shape("fold", size, kernel, geom)
+    k = kernel[0] * kernel[1]
+    if x.shape[1] % k or x.shape[2] != out[0] * out[1]:
+        raise ValueError(f"fold: input of shape {input.shape} does not hold C * {k} rows and "
+                         f"{out[0] * out[1]} blocks for output_size {size} and kernel {kernel}")
+    y = Fold.apply(x, size, kernel, geom)
+    return squeeze(y, 0) if added else y
+
