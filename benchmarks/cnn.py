@@ -28,9 +28,9 @@ from common import (
 )
 
 import chainrule as cr
+from chainrule.nn.functional import conv2d
 from chainrule.nn.layers.conv import Conv2d
 from chainrule.nn.layers.pooling import MaxPool2d
-from chainrule.ops.window import conv2d
 
 BATCH = 64
 

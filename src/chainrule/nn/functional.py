@@ -21,6 +21,7 @@ from chainrule.nn.losses import (  # re-exported: F.cross_entropy, ...
     mse_loss,
     nll_loss,
 )
+from chainrule.ops.conv import conv1d, conv2d, conv_transpose2d
 from chainrule.ops.elementwise import clamp, exp, relu, sigmoid, tanh, where
 from chainrule.ops.linalg import linear
 from chainrule.ops.movement import pad
@@ -36,7 +37,7 @@ from chainrule.ops.reduce import log_softmax as _log_softmax
 from chainrule.ops.reduce import softmax as _softmax
 from chainrule.ops.special import erf, heaviside, signum
 from chainrule.ops.special import softplus as _softplus
-from chainrule.ops.window import conv1d, conv2d, conv_transpose2d, fold, unfold
+from chainrule.ops.window import fold, unfold
 from chainrule.tensor import Tensor, _make
 
 # ---- other layer families: embedding; convolution and pooling (chainrule.ops.window) --------

@@ -15,7 +15,8 @@ from chainrule import creation
 from chainrule.nn import init
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
-from chainrule.ops.window import conv1d, conv2d, conv_output_size, conv_transpose2d, ntuple
+from chainrule.ops.conv import conv1d, conv2d, conv_transpose2d
+from chainrule.ops.window import conv_output_size, ntuple
 
 
 class _ConvNd(Module):
