@@ -112,7 +112,8 @@ BAD = [
     (["train", "--data", "moons", "--momentum", "0.9"], "--momentum applies to sgd", None),
     (["evaluate", "missing.safetensors"], "checkpoint 'missing.safetensors' does not exist",
      None),
-    (["predict", "missing.safetensors"], "required: --input", None),
+    (["predict", "missing.safetensors"], "one of the arguments --input --samples is required",
+     None),
 ]
 
 

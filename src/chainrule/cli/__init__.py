@@ -9,6 +9,36 @@ Examples::
     chainrule inspect runs/digits-mlp/checkpoint.safetensors
     chainrule list
 
+Every model family trains with the same command:
+
+- convolutional network (LeNet) on the digits, whose flat 64 pixels the model itself reshapes to
+  1 x 8 x 8 images (so its checkpoint takes the same inputs as the MLP's)::
+
+    chainrule train --data digits --model cnn --epochs 15
+
+- recurrent networks (rnn, lstm, gru) on sequences (N, T, F), here noisy sines labelled by
+  their frequency::
+
+    chainrule train --data sine-seq --model gru --lr 0.01 --epochs 20
+    chainrule train --data sine-seq --model lstm --model-arg hidden_size=32
+
+- autoencoder, trained to give back its input (loss: MSE); writes ``reconstructions.png`` and,
+  for a 2-D code, ``codes.png``; ``evaluate`` prints the test reconstruction error and
+  ``predict`` the reconstructions (or draws them, with ``--output FILE.png``)::
+
+    chainrule train --data digits --model autoencoder --lr 0.003 --model-arg code_size=2
+    chainrule train --data digits --model autoencoder --model-arg conv=True
+
+- GAN, trained adversarially (Adam on both networks at ``--lr``); writes
+  ``samples_epoch_NNN.png`` every few epochs and ``log.csv`` with loss_d, loss_g, d_real and
+  d_fake; ``--resume`` continues exactly; ``evaluate`` prints the losses and D's mean outputs
+  on test and generated samples (and the modes covered, on ``mixture``); ``predict --samples
+  N`` draws samples::
+
+    chainrule train --data digits --model gan --epochs 100
+    chainrule train --data mixture --model gan --lr 0.002 --batch-size 128
+    chainrule predict runs/digits-gan/checkpoint.safetensors --samples 64 --output fake.png
+
 Datasets, models, tasks and optimisers come from the registries of
 :mod:`chainrule.cli.registry`. A bad argument gives a one-line error naming what is wrong and
 what is allowed, with exit status 2; a failure while running (a missing data file, a damaged
@@ -66,7 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    train = commands.add_parser("train", help="train a model on a dataset")
+    train = commands.add_parser(
+        "train", help="train a model on a dataset",
+        epilog="Models: mlp and linear take any samples; cnn takes images (C, H, W) or flat "
+               "vectors of H*H pixels; rnn, lstm and gru take sequences (T, F); autoencoder "
+               "learns to give back its inputs; gan trains a generator against a "
+               "discriminator (Adam at --lr for both; --optimizer, --momentum, --scheduler, "
+               "--patience and --val-split do not apply) and, like every run, resumes "
+               "exactly with --resume. 'chainrule list' shows every name and option.")
     train.add_argument("--data", choices=DATASETS.names(), metavar="NAME",
                        help=f"dataset, {_choices(DATASETS)}")
     train.add_argument("--model", choices=MODELS.names(), metavar="NAME",
@@ -111,9 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="predict with a checkpoint on a .npy file")
     predict.add_argument("checkpoint", metavar="CKPT")
-    predict.add_argument("--input", required=True, metavar="FILE.npy",
-                         help="inputs: one sample or a batch of samples")
-    predict.add_argument("--output", metavar="FILE.npy", help="save the predictions here")
+    source = predict.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", metavar="FILE.npy",
+                        help="inputs: one sample or a batch of samples (for a GAN: noise "
+                             "vectors z)")
+    source.add_argument("--samples", type=_number(int, 1), metavar="N",
+                        help="GAN checkpoints: draw N samples")
+    predict.add_argument("--seed", type=_number(int, 0), default=0,
+                         help="seed of the noise of --samples (default 0)")
+    predict.add_argument("--output", metavar="FILE", help="save the predictions here (.npy); "
+                         "a .png draws reconstructions or samples")
     predict.add_argument("--probabilities", action="store_true",
                          help="output class probabilities instead of labels")
     predict.add_argument("--batch-size", type=_number(int, 1), default=256)

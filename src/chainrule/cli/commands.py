@@ -1,8 +1,12 @@
 """What ``chainrule train``, ``evaluate``, ``predict`` and ``list`` do, on parsed arguments.
 
-A run's configuration (dataset, model name and constructor arguments, optimiser, schedule,
+A run's configuration (dataset, model name and constructor arguments, task, optimiser, schedule,
 seed, ...) is saved in every checkpoint under ``"config"``, so that ``evaluate`` and ``predict``
 rebuild the model and ``train --resume`` continues the run exactly.
+
+The task decides what training means: classification and regression fit inputs to targets;
+``reconstruction`` (the autoencoder) fits inputs to themselves; ``generation`` (the GAN) runs
+the adversarial loop of :mod:`chainrule.cli.generative`.
 """
 
 from __future__ import annotations
@@ -14,9 +18,24 @@ import sys
 import numpy as np
 
 import chainrule as cr
-from chainrule.cli import UsageError
-from chainrule.cli.registry import DATASETS, MODELS, OPTIMIZERS, TASKS, TaskData
-from chainrule.cli.report import format_confusion_matrix, format_results, plot_learning_curves
+from chainrule.cli import UsageError, generative
+from chainrule.cli.registry import (
+    DATASETS,
+    MODELS,
+    OPTIMIZERS,
+    TASKS,
+    TaskData,
+    image_shape,
+    model_task,
+    output_activation_for,
+)
+from chainrule.cli.report import (
+    format_confusion_matrix,
+    format_results,
+    plot_learning_curves,
+    plot_reconstructions,
+    plot_samples,
+)
 from chainrule.data import DataLoader, TensorDataset, random_split
 from chainrule.train import CSVLogger, EarlyStopping, ModelCheckpoint, Trainer, confusion_matrix
 
@@ -64,10 +83,35 @@ def _data(name: str, seed: int, options: dict) -> TaskData:
     return data
 
 
-def _model(config: dict):
+def _model(config: dict, fresh: bool = False):
+    """Build the model of ``config``; for a new run (``fresh``) a failure is a usage error (the
+    options or the dataset do not suit the model)."""
     args = dict(config["model_args"])
     args["in_shape"] = tuple(args["in_shape"])
-    return MODELS[config["model"]](**args)
+    try:
+        return MODELS[config["model"]](**args)
+    except (ValueError, TypeError) as err:
+        if fresh:
+            raise UsageError(f"cannot build model {config['model']!r} for dataset "
+                             f"{config['data']!r}: {err}") from None
+        raise ValueError(f"cannot rebuild model {config['model']!r}: {err}") from None
+
+
+def _model_args(config: dict, data: TaskData) -> dict:
+    """The builder's arguments: sample shape, outputs, options ("auto" output activation
+    resolved from the range of the training inputs)."""
+    args = {"in_shape": data.in_shape,
+            "out_features": TASKS[config["task"]].out_features(data),
+            **config["model_options"]}
+    if "output_activation" in (MODELS.options(config["model"]) or ()) \
+            and args.get("output_activation", "auto") == "auto":
+        args["output_activation"] = output_activation_for(data.train[0])
+    return args
+
+
+def _pairs(split: tuple, task: str) -> tuple:
+    """(inputs, targets) of a split: the inputs are their own targets for reconstruction."""
+    return (split[0], split[0]) if task == "reconstruction" else split
 
 
 def _scheduler(name: str, optimizer, epochs: int):
@@ -101,6 +145,8 @@ def _new_config(args) -> dict:
         optimizer_args["weight_decay"] = args.weight_decay
     config["optimizer_args"] = optimizer_args
     config["patience"] = args.patience
+    if model_task(config["model"]) == "generation":
+        generative.check_gan_args(args)
     return config
 
 
@@ -129,22 +175,26 @@ def train(args) -> None:
     config = _resumed_config(args, state) if state else _new_config(args)
     out = args.out or (os.path.dirname(os.path.abspath(args.resume)) if args.resume else
                        os.path.join("runs", f"{config['data']}-{config['model']}"))
-    os.makedirs(out, exist_ok=True)
 
     cr.manual_seed(config["seed"])
     data = _data(config["data"], config["seed"], config["data_args"])
-    task = TASKS[data.task]
     if state is None:
-        config["task"] = data.task
-        config["model_args"] = {"in_shape": data.in_shape, "out_features": task.out_features(data),
-                                **config["model_options"]}
-    model = _model(config)
+        config["task"] = model_task(config["model"]) or data.task
+        config["model_args"] = _model_args(config, data)
+    task = TASKS[config["task"]]
+    model = _model(config, fresh=state is None)
+    os.makedirs(out, exist_ok=True)
+    if config["task"] == "generation":
+        if args.device != "cpu":
+            raise UsageError("model 'gan' trains on the CPU; leave out --device cuda")
+        generative.train_gan(model, data, config, state, out, args.verbose)
+        return
     if args.device != "cpu":
         model.to(args.device)
     optimizer = OPTIMIZERS[config["optimizer"]](model.parameters(), **config["optimizer_args"])
     scheduler = _scheduler(config["scheduler"], optimizer, config["epochs"])
 
-    train_set = TensorDataset(*data.train)
+    train_set = TensorDataset(*_pairs(data.train, config["task"]))
     val_set = None
     if config["val_split"] > 0:
         train_set, val_set = random_split(train_set, [1 - config["val_split"],
@@ -167,18 +217,20 @@ def train(args) -> None:
     history = trainer.fit(loader, val=val_loader, epochs=config["epochs"], verbose=args.verbose,
                           initial_epoch=trainer.epoch)
     _report(trainer, data, config)
+    written = [os.path.join(out, CHECKPOINT), os.path.join(out, LOG)]
     curves = os.path.join(out, CURVES)
     if len(history) and plot_learning_curves(history.history, curves):
-        print(f"wrote {os.path.join(out, CHECKPOINT)}, {os.path.join(out, LOG)} and {curves}")
-    else:
-        print(f"wrote {os.path.join(out, CHECKPOINT)} and {os.path.join(out, LOG)}")
+        written.append(curves)
+    if config["task"] == "reconstruction":
+        written += generative.autoencoder_pictures(model.to("cpu"), data, out)
+    print(f"wrote {', '.join(written[:-1])} and {written[-1]}")
 
 
 def _report(trainer: Trainer, data: TaskData, config: dict) -> None:
-    X, y = data.test
+    X, y = _pairs(data.test, config["task"])
     results = trainer.evaluate((X, y), batch_size=256)
     print(format_results(results, len(X)))
-    if config.get("task", data.task) == "classification":
+    if config["task"] == "classification":
         scores = trainer.predict(X, batch_size=256)
         matrix = confusion_matrix(scores, y, num_classes=data.num_classes)
         print(format_confusion_matrix(matrix, data.class_names or None))
@@ -209,10 +261,14 @@ def _test_data(args, config: dict) -> TaskData:
 
 
 def evaluate(args) -> None:
-    """``chainrule evaluate CKPT``: loss, metrics and confusion matrix on a test split."""
+    """``chainrule evaluate CKPT``: loss, metrics and confusion matrix on a test split (for a
+    GAN: its losses and D's mean outputs on test and generated samples)."""
     model, config = _rebuild(args.checkpoint)
     data = _test_data(args, config)
-    task = TASKS[data.task]
+    if config["task"] == "generation":
+        generative.report_gan(model, data, config)
+        return
+    task = TASKS[config["task"]]
     trainer = Trainer(model, task.loss(), metrics=list(task.metrics))
     _report(trainer, data, config)
 
@@ -239,22 +295,53 @@ def _inputs(path: str, in_shape: tuple) -> np.ndarray:
 
 
 def predict(args) -> None:
-    """``chainrule predict CKPT --input FILE.npy``: print (or save) the predictions."""
+    """``chainrule predict CKPT --input FILE.npy``: print (or save) the predictions.
+
+    Class labels (or probabilities) of a classifier, values of a regression, reconstructions of
+    an autoencoder; for a GAN, samples G(z) of ``--samples N`` noise vectors (seeded by
+    ``--seed``) or of the noise vectors z in ``--input``. An ``--output`` ending in ``.png``
+    draws the reconstructions or samples instead of saving them.
+    """
     model, config = _rebuild(args.checkpoint)
-    X = _inputs(args.input, tuple(config["model_args"]["in_shape"]))
-    task = TASKS[config["task"]]
-    outputs = Trainer(model, task.loss()).predict(X, batch_size=args.batch_size)
-    if config["task"] == "classification":
-        result = outputs.softmax(dim=1).numpy() if args.probabilities else \
-            outputs.numpy().argmax(axis=1)
+    task, in_shape = config["task"], tuple(config["model_args"]["in_shape"])
+    if args.probabilities and task != "classification":
+        raise UsageError(f"--probabilities applies to classifiers, not to model "
+                         f"{config['model']!r} ({task})")
+    picture = bool(args.output) and args.output.lower().endswith(".png")
+    if picture and task not in ("reconstruction", "generation"):
+        raise UsageError("an --output .png is drawn for autoencoders and GANs; save the "
+                         "predictions of this model to a .npy file")
+    if task == "generation":
+        z = generative.noise(args.samples, model.latent_dim, args.seed) if args.samples else \
+            cr.tensor(_inputs(args.input, (model.latent_dim,)))
+        X, result = None, model.sample(z=z).numpy()
     else:
+        if args.input is None:
+            raise UsageError(f"--samples draws samples from a GAN; model {config['model']!r} "
+                             "predicts from --input FILE.npy")
+        X = _inputs(args.input, in_shape)
+        outputs = Trainer(model, TASKS[task].loss()).predict(X, batch_size=args.batch_size)
         result = outputs.numpy()
+        if task == "classification":
+            result = outputs.softmax(dim=1).numpy() if args.probabilities else \
+                result.argmax(axis=1)
+    if picture:
+        shape = image_shape(in_shape)
+        drawn = plot_reconstructions(X, result, shape, args.output) if X is not None else \
+            plot_samples(result, shape, args.output, f"{len(result)} generated samples")
+        if not drawn:
+            raise UsageError(f"samples of shape {in_shape} are neither images nor 2-D points: "
+                             "save them to a .npy file")
+        what = "generated samples" if X is None else "inputs and their reconstructions"
+        print(f"wrote a picture of {len(result)} {what} to {args.output}")
+        return
     if args.output:
         np.save(args.output, result)
-        print(f"wrote {len(result)} predictions to {args.output}")
+        print(f"wrote {len(result)} {'samples' if X is None else 'predictions'} to "
+              f"{args.output}")
         return
     for row in result:
-        print(" ".join(f"{v:.6g}" for v in np.atleast_1d(row)))
+        print(" ".join(f"{v:.6g}" for v in np.atleast_1d(row).ravel()))
 
 
 def inspect(args) -> None:
@@ -263,6 +350,9 @@ def inspect(args) -> None:
     from chainrule.analysis.report import inspect_model
 
     model, config = _rebuild(args.checkpoint)
+    if config["task"] == "generation":
+        raise UsageError("inspect needs one loss of (input, target) pairs; the two "
+                         "adversarial losses of a GAN are not supported")
     data = _test_data(args, config)
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.checkpoint)), "inspect")
     quick = {"n_samples": 10, "spectrum_iter": 15, "spectrum_runs": 1, "landscape_steps": 7} \
@@ -274,16 +364,17 @@ def inspect(args) -> None:
         print("note: plots not drawn: matplotlib is not installed (pip install "
               "'chainrule[plot]')", file=sys.stderr)
         plots = False
-    inspect_model(model, TASKS[data.task].loss(), data.test, out, k=args.top,
-                  seed=config["seed"], plots=plots, **quick)
+    inspect_model(model, TASKS[config["task"]].loss(), _pairs(data.test, config["task"]), out,
+                  k=args.top, seed=config["seed"], plots=plots, **quick)
 
 
 def list_registries(args) -> None:
     """``chainrule list``: the names the other commands accept."""
-    for title, registry in (("datasets", DATASETS), ("models", MODELS),
-                            ("optimizers", OPTIMIZERS)):
+    registries = (("datasets", DATASETS), ("models", MODELS), ("optimizers", OPTIMIZERS))
+    width = max(len(name) for _, registry in registries for name in registry.names())
+    for title, registry in registries:
         print(f"{title}:")
         for name in registry.names():
             options = registry.options(name)
             extra = f" [options: {', '.join(options)}]" if options else ""
-            print(f"  {name:<10} {registry.help(name)}{extra}")
+            print(f"  {name:<{width}} {registry.help(name)}{extra}")

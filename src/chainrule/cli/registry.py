@@ -12,12 +12,25 @@ Registering a new one is one call::
   the shape of one sample, ``out_features`` the number of classes (classification) or of target
   columns (regression). A checkpoint stores the model's name and these arguments, so that
   ``chainrule evaluate`` and ``predict`` rebuild it.
-- A task (``classification``, ``regression``) names the loss and the metrics of a dataset.
+- A task names the loss and the metrics: ``classification`` and ``regression`` come from a
+  dataset's targets; a model may impose its own by a ``task`` attribute of its builder
+  (``reconstruction`` for the autoencoder, trained on (x, x) pairs; ``generation`` for the GAN,
+  trained by its own adversarial loop instead of the Trainer).
+
+The model families and the samples they take:
+
+- ``mlp``, ``linear``: any samples (images and sequences are flattened);
+- ``cnn`` (LeNet): images (C, H, W), or flat vectors of H * H values, such as the 64 pixels of
+  ``digits``, which the model itself unflattens to (1, H, H) (an ``nn.Unflatten`` first layer),
+  so that every model of a dataset takes the same inputs, checkpoints and ``.npy`` files;
+- ``rnn``, ``lstm``, ``gru``: sequences (T, F), batch first, such as ``sine-seq``;
+- ``autoencoder``, ``gan``: any samples; pictures of images are drawn for image-like ones.
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,6 +87,11 @@ register_task = TASKS.register
 register_optimizer = OPTIMIZERS.register
 
 
+def model_task(name: str) -> str | None:
+    """The task a model imposes (its builder's ``task`` attribute), or None: the dataset's."""
+    return getattr(MODELS[name], "task", None)
+
+
 # ---- data -------------------------------------------------------------------------------------
 @dataclass
 class TaskData:
@@ -84,6 +102,8 @@ class TaskData:
         task: a registered task name ("classification" or "regression").
         num_classes: classes of a classification task.
         class_names: optional names of the classes.
+        score_samples: optional ``fn(samples) -> dict`` of measures of generated samples (how
+            many modes of a mixture a GAN covers).
     """
 
     train: tuple
@@ -91,6 +111,7 @@ class TaskData:
     task: str = "classification"
     num_classes: int | None = None
     class_names: list = field(default_factory=list)
+    score_samples: object = None
 
     @property
     def in_shape(self) -> tuple:
@@ -146,6 +167,23 @@ def _generated(make, **defaults):
     return builder
 
 
+def _mixture(seed: int = 0, n_samples: int = 2000, modes: int = 8, radius: float = 2.0,
+             std: float = 0.05) -> TaskData:
+    """Gaussians on a ring in the plane, the usual test of a GAN's mode coverage"""
+    from chainrule.data.generative import make_gaussian_mixture, ring_centers
+    from chainrule.models.gan import mode_coverage
+
+    data = split(*make_gaussian_mixture(n_samples, modes, radius, std, seed=seed), seed=seed)
+    centers = ring_centers(modes, radius)
+
+    def score(samples) -> dict:
+        coverage = mode_coverage(samples, centers, std)
+        return {"modes_covered": coverage.covered, "quality": coverage.quality}
+
+    data.score_samples = score
+    return data
+
+
 def _register_datasets():
     from chainrule.data import datasets as d
 
@@ -157,6 +195,8 @@ def _register_datasets():
     register_dataset("blobs", _generated(d.make_blobs, n_samples=1000))
     register_dataset("xor", _generated(d.make_xor, n_samples=1000))
     register_dataset("sine", _generated(d.make_sine, n_samples=1000, noise=0.05))
+    register_dataset("sine-seq", _generated(d.make_sine_sequences, n_samples=1000, length=50))
+    register_dataset("mixture", _mixture)
 
 
 # ---- models -----------------------------------------------------------------------------------
@@ -177,6 +217,113 @@ def _linear(in_shape, out_features):
     from chainrule import nn
 
     return nn.Sequential(nn.Flatten(), nn.Linear(int(np.prod(in_shape)), out_features))
+
+
+def image_shape(in_shape) -> tuple | None:
+    """(C, H, W) of image samples: ``in_shape`` itself when it has three axes, (1, H, H) for flat
+    vectors of H * H values (H >= 2, a grey square image), else None."""
+    in_shape = tuple(int(s) for s in in_shape)
+    if len(in_shape) == 3:
+        return in_shape
+    if len(in_shape) == 1 and in_shape[0] >= 4 and math.isqrt(in_shape[0]) ** 2 == in_shape[0]:
+        side = math.isqrt(in_shape[0])
+        return (1, side, side)
+    return None
+
+
+def _needs_images(in_shape, model: str) -> tuple:
+    shape = image_shape(in_shape)
+    if shape is None:
+        raise ValueError(f"{model} needs images, samples of shape (C, H, W) or of H * H pixels; "
+                         f"these samples have shape {tuple(in_shape)}")
+    return shape
+
+
+def _cnn(in_shape, out_features, channels=(6, 16), hidden=(120, 84), kernel_size=5,
+         activation="relu", pool="max"):
+    """LeNet: two convolutions with pooling, then three Linear layers (images, or H*H vectors)"""
+    from chainrule import nn
+    from chainrule.models.lenet import LeNet
+
+    shape = _needs_images(in_shape, "cnn")
+    lenet = LeNet(out_features, in_channels=shape[0], input_size=shape[1:],
+                  channels=tuple(channels), hidden=tuple(hidden), kernel_size=kernel_size,
+                  activation=activation, pool=pool)
+    return lenet if len(in_shape) == 3 else nn.Sequential(nn.Unflatten(1, shape), lenet)
+
+
+def _recurrent(cell: str):
+    def build(in_shape, out_features, hidden_size=64, num_layers=1, bidirectional=False,
+              dropout=0.0):
+        from chainrule.models.rnn import RNNClassifier
+
+        if len(in_shape) != 2:
+            raise ValueError(f"{cell} needs sequences, samples of shape (T, F) (time steps, "
+                             f"features); these samples have shape {tuple(in_shape)}")
+        return RNNClassifier(in_shape[-1], hidden_size, out_features, cell=cell,
+                             num_layers=num_layers, bidirectional=bidirectional,
+                             dropout=dropout)
+
+    build.__doc__ = f"{cell.upper()} over the sequence (N, T, F), Linear on its last hidden state"
+    return build
+
+
+def output_activation_for(X) -> str | None:
+    """The output activation that fits data ``X``: "sigmoid" for values in [0, 1], "tanh" in
+    [-1, 1], otherwise None (a linear output)."""
+    x = X.numpy() if hasattr(X, "numpy") else np.asarray(X)
+    low, high = float(x.min()), float(x.max())
+    if low >= 0.0 and high <= 1.0:
+        return "sigmoid"
+    return "tanh" if low >= -1.0 and high <= 1.0 else None
+
+
+def _activation(name):
+    return None if name in (None, "auto", "none", "None") else name
+
+
+def _autoencoder(in_shape, out_features, code_size=2, hidden=(128, 32), conv=False,
+                 output_activation="auto"):
+    """Autoencoder: encoder to a small code, decoder back, trained on (x, x) (MSE)
+
+    ``conv=True`` uses strided convolutions (images, or H*H vectors unflattened inside).
+    ``output_activation="auto"`` is chosen by ``chainrule train`` from the training data (see
+    :func:`output_activation_for`); a direct call takes it as linear.
+    """
+    from chainrule import nn
+    from chainrule.models.autoencoder import Autoencoder, ConvAutoencoder
+
+    activation = _activation(output_activation)
+    if not conv:
+        hidden = (hidden,) if isinstance(hidden, int) else tuple(hidden)
+        return Autoencoder(in_shape, code_size=code_size, hidden=hidden,
+                           output_activation=activation)
+    shape = _needs_images(in_shape, "autoencoder with conv=True")
+    model = ConvAutoencoder(shape[0], shape[1:], code_size=code_size,
+                            output_activation=activation)
+    if len(in_shape) == 1:  # flat vectors in and out: the codes stay those of the images
+        model.encoder.insert(0, nn.Unflatten(1, shape))
+        model.decoder.append(nn.Flatten())
+    return model
+
+
+def _gan(in_shape, out_features, latent_dim=32, hidden=(128, 256), label_smoothing=0.1,
+         output_activation="auto"):
+    """GAN: MLP generator and discriminator, trained adversarially (Adam, lr of --lr)
+
+    ``output_activation="auto"`` is chosen by ``chainrule train`` from the training data (see
+    :func:`output_activation_for`); a direct call takes it as linear.
+    """
+    from chainrule.models.gan import GAN
+
+    hidden = (hidden,) if isinstance(hidden, int) else tuple(hidden)
+    return GAN(tuple(in_shape), latent_dim=latent_dim, hidden=hidden,
+               output_activation=_activation(output_activation),
+               label_smoothing=label_smoothing)
+
+
+_autoencoder.task = "reconstruction"
+_gan.task = "generation"
 
 
 # ---- tasks and optimisers ---------------------------------------------------------------------
@@ -213,9 +360,16 @@ def _optimizer(name):
 
 register_model("mlp", _mlp)
 register_model("linear", _linear)
+register_model("cnn", _cnn)
+for _cell in ("rnn", "lstm", "gru"):
+    register_model(_cell, _recurrent(_cell))
+register_model("autoencoder", _autoencoder)
+register_model("gan", _gan)
 register_task("classification", Task(_cross_entropy, ("accuracy",), lambda d: d.num_classes))
 register_task("regression", Task(_mse, ("mae", "r2"),
                                  lambda d: int(np.prod(d.train[1].shape[1:]) or 1)))
+register_task("reconstruction", Task(_mse, ("mae",), lambda d: None))
+register_task("generation", Task(None, (), lambda d: None))  # the GAN's own two losses
 for _name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"):
     register_optimizer(_name.lower(), _optimizer(_name))
 _register_datasets()

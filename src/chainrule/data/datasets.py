@@ -5,6 +5,12 @@ int64 class labels of shape (n_samples,) (float32 targets of shape (n_samples, 1
 regression set :func:`make_sine`). Each takes a ``seed``: with one, it draws from a private
 generator; without, from chainrule's global generator (seeded by :func:`chainrule.manual_seed`).
 
+Sequences for recurrent networks (:func:`make_sine_sequences`, :func:`make_price_series`,
+:func:`sliding_windows`, from :mod:`chainrule.data.sequences`) and mixtures of Gaussians for
+generative models (:func:`make_gaussian_mixture`, :func:`ring_centers`, from
+:mod:`chainrule.data.generative`) are available here too, so that ``cr.datasets`` lists every
+dataset.
+
 Nothing here downloads: :func:`load_digits` reads the 8x8 digits that ship with scikit-learn
 (an optional extra), and :func:`load_mnist` reads MNIST-format IDX files from a local folder.
 
@@ -22,9 +28,13 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.creation import as_tensor
+from chainrule.data.generative import make_gaussian_mixture, ring_centers
+from chainrule.data.sequences import make_price_series, make_sine_sequences, sliding_windows
 
 __all__ = ["make_xor", "make_linearly_separable", "make_moons", "make_circles", "make_spirals",
-           "make_blobs", "make_sine", "load_digits", "load_idx", "load_mnist"]
+           "make_blobs", "make_sine", "make_sine_sequences", "make_price_series",
+           "sliding_windows", "make_gaussian_mixture", "ring_centers", "load_digits", "load_idx",
+           "load_mnist"]
 
 
 def _generator(seed):
