@@ -18,6 +18,7 @@ from chainrule import nn  # noqa: E402
 from chainrule.models.lenet import LeNet  # noqa: E402
 from chainrule.nn.layers.conv import Conv1d, Conv2d, ConvTranspose2d  # noqa: E402
 from chainrule.nn.layers.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: E402
+from chainrule.ops import conv as C  # noqa: E402
 from chainrule.ops import pooling as P  # noqa: E402
 from chainrule.ops import window as W  # noqa: E402
 
@@ -55,7 +56,7 @@ SAME_EVEN_KERNEL = "ignore:Using padding='same' with even kernel:UserWarning"
 def test_conv2d(stride, padding, dilation, groups):
     arrays = _arrays(stride * 7 + dilation, (2, 4, 9, 8), (6, 4 // groups, 3, 2), (6,))
     args = (stride, padding, dilation, groups)
-    _compare(lambda x, w, b: W.conv2d(x, w, b, *args), lambda x, w, b: TF.conv2d(x, w, b, *args),
+    _compare(lambda x, w, b: C.conv2d(x, w, b, *args), lambda x, w, b: TF.conv2d(x, w, b, *args),
              arrays)
 
 
@@ -64,7 +65,7 @@ def test_conv2d(stride, padding, dilation, groups):
 def test_conv1d(stride, padding, dilation, groups):
     arrays = _arrays(stride + dilation, (3, 2, 11), (4, 2 // groups, 4), (4,))
     args = (stride, padding, dilation, groups)
-    _compare(lambda x, w, b: W.conv1d(x, w, b, *args), lambda x, w, b: TF.conv1d(x, w, b, *args),
+    _compare(lambda x, w, b: C.conv1d(x, w, b, *args), lambda x, w, b: TF.conv1d(x, w, b, *args),
              arrays)
 
 
@@ -74,7 +75,7 @@ def test_conv1d(stride, padding, dilation, groups):
 def test_conv_transpose2d(stride, padding, output_padding, dilation, groups):
     arrays = _arrays(stride + 3 * dilation, (2, 4, 4, 5), (4, 6 // groups, 3, 3), (6,))
     args = (stride, padding, output_padding, groups, dilation)
-    _compare(lambda x, w, b: W.conv_transpose2d(x, w, b, *args),
+    _compare(lambda x, w, b: C.conv_transpose2d(x, w, b, *args),
              lambda x, w, b: TF.conv_transpose2d(x, w, b, *args), arrays)
 
 
@@ -147,7 +148,7 @@ def test_double_backward_matches_pytorch():
     xc = cr.tensor(x, dtype=cr.float64, requires_grad=True)
     wc = cr.tensor(w, dtype=cr.float64, requires_grad=True)
     xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-    (gx,) = cr.autograd.grad((W.conv2d(xc, wc, stride=2, padding=1) ** 2).sum(), xc,
+    (gx,) = cr.autograd.grad((C.conv2d(xc, wc, stride=2, padding=1) ** 2).sum(), xc,
                              create_graph=True)
     (gxt,) = torch.autograd.grad((TF.conv2d(xt, wt, stride=2, padding=1) ** 2).sum(), xt,
                                  create_graph=True)

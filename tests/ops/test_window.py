@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import chainrule as cr
 from chainrule.autograd import gradcheck, gradgradcheck
+from chainrule.ops.conv import conv1d, conv2d, conv_transpose2d
 from chainrule.ops.pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -22,14 +23,7 @@ from chainrule.ops.pooling import (
     max_pool1d,
     max_pool2d,
 )
-from chainrule.ops.window import (
-    conv1d,
-    conv2d,
-    conv_output_size,
-    conv_transpose2d,
-    fold,
-    unfold,
-)
+from chainrule.ops.window import conv_output_size, fold, unfold
 
 # ---- SPEC 9: worked values -------------------------------------------------------------------
 IMAGE = np.array([[1, 0, 0, 0, 0, 1],
