@@ -8,17 +8,21 @@
     same step formulas run as separate graph nodes (``fused=False``): forward + backward time.
 
 Both frameworks use the same number of threads (``--threads``, default 1: on a shared machine
-one thread each gives the steadiest comparison).
+one thread each gives the steadiest comparison) and are timed by the CPU time of this process
+(``--clock cpu``, the default; ``--clock wall`` for wall-clock time), which other programs on
+the machine disturb less than wall-clock time.
 
-Usage: python benchmarks/rnn.py [--steps 100] [--rounds 3] [--threads 1] [--quick]
+Usage: python benchmarks/rnn.py [--steps 100] [--rounds 3] [--threads 1] [--clock cpu] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import time
 
 import numpy as np
-from common import describe_machine, interleaved, report, try_import_torch
+from common import describe_machine, limit_threads, report, try_import_torch
 
 import chainrule as cr
 from chainrule import nn
@@ -106,25 +110,34 @@ def fused_vs_composed(cell, steps=50, batch=64, hidden=128, seed=0):
     return {"fused": run(True), "composed": run(False)}
 
 
+def interleaved(workloads: dict, rounds: int, clock) -> dict:
+    """Time each callable once per round, alternating; return the median seconds of each."""
+    times = {name: [] for name in workloads}
+    for _ in range(rounds):
+        for name, fn in workloads.items():
+            start = clock()
+            fn()
+            times[name].append(clock() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100, help="training steps per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="BLAS / torch threads")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                        help="time by the CPU time of this process or by wall-clock time")
     parser.add_argument("--quick", action="store_true", help="10 steps, 1 round (a smoke test)")
     args = parser.parse_args(argv)
     if args.quick:
         args.steps, args.rounds = 10, 1
     torch = try_import_torch()
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(args.threads)
-    except ImportError:
-        print("threadpoolctl is not installed: NumPy's BLAS keeps its default threads")
-    if torch is not None:
-        torch.set_num_threads(args.threads)
+    _limits = limit_threads(args.threads, torch)  # held for the run: the BLAS thread limit
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     print(describe_machine(torch))
+    print(f"timing by {'CPU' if args.clock == 'cpu' else 'wall-clock'} time, medians of "
+          f"{args.rounds} alternating rounds")
     x, y = make_data()
     ratios = {}
     for cell in CELLS:
@@ -135,13 +148,13 @@ def main(argv=None):
         for run in runs.values():  # warm up
             run(2)
         workloads = {name: (lambda run=run: run(args.steps)) for name, run in runs.items()}
-        times = interleaved(workloads, args.rounds)
+        times = interleaved(workloads, args.rounds, clock)
         per = {name: t / args.steps * 100 for name, t in times.items()}
         report(f"{cell}: 32 -> 128, T=50, batch 64, 10 classes", per, "100 steps", 1e3, "ms")
         if "pytorch" in per:
             ratios[cell] = per["chainrule"] / per["pytorch"]
     for cell in CELLS:
-        times = interleaved(fused_vs_composed(cell), args.rounds)
+        times = interleaved(fused_vs_composed(cell), args.rounds, clock)
         report(f"{cell} recurrence alone, forward + backward", times, "sequence", 1e3, "ms")
         print(f"  fused is {times['composed'] / times['fused']:.1f}x faster than composed")
     if ratios:

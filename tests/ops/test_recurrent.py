@@ -191,17 +191,65 @@ def test_dtypes_are_kept():
         assert out.dtype == dtype and g.dtype == dtype
 
 
-def test_no_graph_under_no_grad_and_backward_twice_needs_retain_graph():
-    inputs = make_inputs("gru")
+@pytest.mark.parametrize("kind", KINDS)
+def test_no_graph_under_no_grad_and_backward_twice_needs_retain_graph(kind):
+    """Without a graph the forward keeps no derivatives but gives the same states; a retained
+    graph back-propagates twice from what its forward kept."""
+    inputs = make_inputs(kind)
     with cr.no_grad():
-        assert not run("gru", inputs).requires_grad
-    out = run("gru", inputs).sum()
-    out.backward(retain_graph=True)
-    first = inputs[2].grad.numpy().copy()
-    out.backward()
-    np.testing.assert_allclose(inputs[2].grad.numpy(), 2 * first, rtol=1e-12)
+        quiet = run(kind, inputs)
+    assert not quiet.requires_grad
+    out = run(kind, inputs)
+    np.testing.assert_array_equal(quiet.numpy(), out.numpy())
+    loss = (out * out).sum()
+    loss.backward(retain_graph=True)
+    first = [x.grad.numpy().copy() for x in inputs]
+    loss.backward()
+    for x, g in zip(inputs, first):
+        np.testing.assert_allclose(x.grad.numpy(), 2 * g, rtol=1e-12)
     with pytest.raises(RuntimeError, match="second time"):
-        out.backward()
+        loss.backward()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("steps", [1, 4])
+@pytest.mark.parametrize("reverse, masked", [(False, False), (True, False), (False, True),
+                                             (True, True)])
+@pytest.mark.parametrize("h0_needs_grad", [True, False])
+def test_zero_initial_state(kind, steps, reverse, masked, h0_needs_grad):
+    """From h_0 = 0 (the layers' default) the kernels skip W_hh h_0 and its term of dW_hh; the
+    states and every gradient still equal those of the step formulas."""
+    inputs = make_inputs(kind, steps=steps, seed=7)
+    inputs[1] = cr.zeros(3, 2, dtype=np.float64).requires_grad_(h0_needs_grad)
+    mask = padding_mask(steps, (steps, 1, max(steps - 1, 1))) if masked else None
+    wanted = [x for x in inputs if x.requires_grad]
+    shape = run(kind, inputs, mask, reverse).shape
+    upstream = cr.tensor(np.random.default_rng(8).standard_normal(shape), dtype=np.float64)
+    results = []
+    for fused in (True, False):
+        out = run(kind, inputs, mask, reverse, fused)
+        grads = cr.autograd.grad(out, wanted, upstream)
+        results.append([out.numpy()] + [g.numpy() for g in grads])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_float32_stays_float32_and_matches_float64(kind):
+    """The kernels compute in the inputs' dtype (no float64 creeps in) and agree with float64
+    to float32 rounding."""
+    inputs64 = make_inputs(kind, steps=6, batch=3, size=4, seed=5)
+    inputs32 = [cr.tensor(x.numpy(), dtype=np.float32, requires_grad=True) for x in inputs64]
+    mask = padding_mask(6, (6, 3, 5))
+    upstream = np.random.default_rng(6).standard_normal(run(kind, inputs64, mask).shape)
+    results = []
+    for inputs, dtype in ((inputs64, np.float64), (inputs32, np.float32)):
+        out = run(kind, inputs, mask)
+        grads = cr.autograd.grad(out, inputs, cr.tensor(upstream, dtype=dtype))
+        assert out.dtype == dtype and all(g.dtype == dtype for g in grads)
+        results.append([out.numpy()] + [g.numpy() for g in grads])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
 
 
 def test_only_needed_gradients_are_returned():

@@ -2,7 +2,7 @@
 
 The input projection of every time step, ``gx[t] = W_ih x_t + b``, is one matrix product done
 before the loop (by the caller, with :func:`chainrule.linear`); what remains is the recurrence,
-which these primitives run step by step on raw arrays inside one graph node:
+which these primitives run step by step inside one graph node:
 
     Elman RNN:  h_t = tanh(gx_t + W_hh h_{t-1})                  (or relu)
     LSTM:       i, f, g, o = s(a_i), s(a_f), tanh(a_g), s(a_o),   a = gx_t + W_hh h_{t-1}
@@ -14,13 +14,17 @@ which these primitives run step by step on raw arrays inside one graph node:
 back-propagation through time: the same steps in reverse order, the weight gradient summed over
 time as one matrix product at the end, dW_hh = sum_t dA_t^T h_{t-1}.
 
-Each step is written once, with operators and the helpers of :mod:`chainrule.ops.formula`, so it
-runs on arrays (the fast path) and on Tensors. With ``create_graph=True`` the backward first
-recomputes the forward steps on Tensors and then runs the same backward formulas on them, so
-second derivatives come from the same code (nothing saved as a constant stands in for a value
-that depends on the inputs). The same step functions run outside any fused node when
-``fused=False``: then every operation is its own graph node (the composed version, kept to
-check and to measure the fused one against).
+Each recurrence is written twice, and the two are tested against each other:
+
+- the step formulas on Tensors (``_*_steps`` and ``_*_backward``), where every operation is a
+  graph node. They are the composed version (``fused=False``), and with ``create_graph=True``
+  the fused node's backward recomputes the forward steps with them and runs the backward
+  formulas on Tensors, so second derivatives come from the same code (nothing saved as a
+  constant stands in for a value that depends on the inputs);
+- the kernels on arrays (``_*_kernel`` and ``_*_kernel_backward``), the fused node's fast path:
+  preallocated buffers and in-place NumPy calls. The forward leaves behind, per step, the local
+  derivatives already multiplied out (for the LSTM, dA_i = dc * q_i with q_i = i(1-i) g, and
+  so on), so each backward step is a handful of calls around its matrix product.
 
 A ``mask`` of shape (T, B, 1) (True for valid steps) freezes the state of a sequence after its
 end: ``h_t = h_{t-1}`` where the mask is False. Running in reverse order, a padded sequence then
@@ -34,113 +38,29 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.autograd.function import Function
+from chainrule.autograd.mode import state
 from chainrule.ops import formula as fm
 from chainrule.tensor import Tensor
 
 
-# ---- helpers that run on arrays (fast, in place on fresh temporaries) and on Tensors ----------
+def _order(steps: int, reverse: bool):
+    return range(steps - 1, -1, -1) if reverse else range(steps)
+
+
 def _is_t(x) -> bool:
     return isinstance(x, Tensor)
 
 
-def _sigmoid_(x):
-    """1 / (1 + e^-x), in place on a fresh array (a new Tensor on Tensors).
-
-    NOTE: e^-x may overflow to inf for x << 0 (the caller silences the warning); 1 / (1 + inf)
-    = 0 is then the right answer, so gates saturated at +-50 stay finite.
-    """
-    if _is_t(x):
-        return x.sigmoid()
-    np.negative(x, out=x)
-    np.exp(x, out=x)
-    x += 1
-    return np.divide(1, x, out=x)
-
-
-def _tanh(x, out=None):
-    """tanh, written into ``out`` when given (arrays only)."""
-    return x.tanh() if _is_t(x) else np.tanh(x, out=out)
-
-
-def _relu(x, out=None):
-    return x.relu() if _is_t(x) else np.maximum(x, 0, out=out)
-
-
-def _positive(x):
-    """The constant mask x > 0 (the derivative of relu, read from its output)."""
-    return (x.data if _is_t(x) else x) > 0
-
-
-def _cat(xs, axis):
-    if any(_is_t(x) for x in xs):
-        from chainrule.ops.movement import cat
-
-        return cat(xs, axis)
-    return np.concatenate(xs, axis=axis)
-
-
 def _stack(xs):
-    if any(_is_t(x) for x in xs):
-        from chainrule.ops.movement import stack
+    from chainrule.ops.movement import stack
 
-        return stack(xs, 0)
-    return np.stack(xs)
+    return stack(xs, 0)
 
 
-class _PerStep:
-    """One result per time step, gathered along a new leading axis: (T, *like.shape[:-1], width).
+def _cat_last(xs):
+    from chainrule.ops.movement import cat
 
-    On arrays every step lives in one preallocated array (no list, no stacking at the end), and
-    a step's last operation can write straight into its row (:meth:`slots`); on Tensors the steps
-    are kept and stacked at the end, so the result stays differentiable.
-    """
-
-    def __init__(self, steps: int, like, width: int):
-        self.items = [None] * steps
-        self.array = None
-        if not _is_t(like):
-            shape = (steps,) + tuple(like.shape[:-1]) + (width,)
-            self.array = backend.namespace(like).empty(shape, like.dtype)
-
-    def slots(self, t: int, n: int = 1) -> list:
-        """Row t cut into n equal parts to compute into (``out=``), or n Nones on Tensors."""
-        if self.array is None:
-            return [None] * n
-        row = self.array[t]
-        width = row.shape[-1] // n
-        return [row[..., k * width:(k + 1) * width] for k in range(n)]
-
-    def put(self, t: int, *pieces) -> None:
-        """Store step t, given in pieces along the last axis (pieces already in place are kept)."""
-        if self.array is None:
-            self.items[t] = pieces[0] if len(pieces) == 1 else _cat(list(pieces), -1)
-            return
-        row, start = self.array[t], 0
-        for p in pieces:
-            stop = start + p.shape[-1]
-            if p.base is not self.array:
-                row[..., start:stop] = p
-            start = stop
-
-    def __getitem__(self, t: int):
-        return self.array[t] if self.array is not None else self.items[t]
-
-    def result(self):
-        return self.array if self.array is not None else _stack(self.items)
-
-
-def _mul(a, b, out=None):
-    """a * b, written into ``out`` when given (arrays only)."""
-    return a * b if out is None else np.multiply(a, b, out=out)
-
-
-def _add(a, b, out=None):
-    """a + b, written into ``out`` when given (arrays only)."""
-    return a + b if out is None else np.add(a, b, out=out)
-
-
-def _order(steps: int, reverse: bool):
-    return range(steps - 1, -1, -1) if reverse else range(steps)
+    return cat(xs, -1)
 
 
 def _freeze(mask, t, new, old):
@@ -159,56 +79,379 @@ def _weight_grad(d_gates, hs, h0, reverse):
     """dW_hh = sum_t dA_t^T h_{t-1}, with h_{t-1} read from the states hs (T, B, H) and h0.
 
     Two matrix products cover every step and sample: the steps whose previous state is in hs,
-    and the one step that starts from h0 (t = 0, or t = T-1 in reverse).
+    and the one step that starts from h0 (t = 0, or t = T-1 in reverse; skipped when h0 is None,
+    the zero state).
     """
     width, size = d_gates.shape[-1], hs.shape[-1]
     inner, first = (slice(None, -1), -1) if reverse else (slice(1, None), 0)
-    d_w = fm.swap_last(d_gates[first]) @ h0
+    d_w = None if h0 is None else fm.swap_last(d_gates[first]) @ h0
     if d_gates.shape[0] > 1:
         outer = slice(1, None) if reverse else slice(None, -1)
         d2 = fm.reshape(d_gates[inner], (-1, width))
-        d_w = d_w + fm.swap_last(d2) @ fm.reshape(hs[outer], (-1, size))
+        rest = fm.swap_last(d2) @ fm.reshape(hs[outer], (-1, size))
+        d_w = rest if d_w is None else d_w + rest
+    if d_w is None:
+        return backend.namespace(hs).zeros((width, size), hs.dtype)
     return d_w
 
 
-# ---- Elman RNN --------------------------------------------------------------------------------
+# ---- the step formulas on Tensors ---------------------------------------------------------------
 def _rnn_steps(gx, h, w_hh, mask, reverse, nonlinearity):
     """h_t = act(gx_t + h_{t-1} W_hh^T). Returns the states (T, B, H) and per-step caches."""
-    act = _tanh if nonlinearity == "tanh" else _relu
     w_t = fm.swap_last(w_hh)
-    hs = _PerStep(gx.shape[0], h, h.shape[-1])
-    caches = []
+    hs, caches = [None] * gx.shape[0], []
     for t in _order(gx.shape[0], reverse):
-        a = h @ w_t
-        a += gx[t]
-        # NOTE: h_new is computed into its row of hs; under a mask the row then takes the frozen
-        # state, which differs from h_new only where the step is masked (zero gradient there).
-        h_new = act(a, out=hs.slots(t)[0])
+        a = h @ w_t + gx[t]
+        h_new = a.tanh() if nonlinearity == "tanh" else a.relu()
         caches.append((t, h_new))
-        h = _freeze(mask, t, h_new, h)
-        hs.put(t, h)
-    return hs.result(), caches
+        h = hs[t] = _freeze(mask, t, h_new, h)
+    return _stack(hs), caches
 
 
 def _rnn_backward(grad_output, hs, h0, w_hh, mask, reverse, caches, nonlinearity, needs):
     dh = None
-    d_a = _PerStep(len(caches), h0, h0.shape[-1])
+    d_a = [None] * len(caches)
     for k, (t, h_new) in enumerate(reversed(caches)):
         dh = grad_output[t] if dh is None else dh + grad_output[t]
         dh, skip = _split_masked(mask, t, dh)
-        slot = d_a.slots(t)[0]
         if nonlinearity == "tanh":
-            da = _mul(dh, 1 - h_new * h_new, slot)
+            d_a[t] = dh * (1 - h_new * h_new)
         else:
-            da = _mul(dh, _positive(h_new), slot)
-        d_a.put(t, da)
+            d_a[t] = dh * (h_new.data > 0)  # relu' read from the output: a constant mask
         if k + 1 < len(caches) or needs[1]:
-            dh = da @ w_hh
+            dh = d_a[t] @ w_hh
             if skip is not None:
                 dh = dh + skip
-    d_gx = d_a.result()
+    d_gx = _stack(d_a)
     d_w = _weight_grad(d_gx, hs, h0, reverse) if needs[2] else None
     return d_gx if needs[0] else None, dh if needs[1] else None, d_w
+
+
+def _lstm_steps(gx, h, c, w_hh, mask, reverse):
+    """The LSTM recurrence. Returns [h_1..h_T, c_T] stacked, (T + 1, B, H), and the caches."""
+    size = h.shape[-1]
+    w_t = fm.swap_last(w_hh)
+    out, caches = [None] * (gx.shape[0] + 1), []
+    for t in _order(gx.shape[0], reverse):
+        a = h @ w_t + gx[t]
+        i, f = a[..., :size].sigmoid(), a[..., size:2 * size].sigmoid()
+        g, o = a[..., 2 * size:3 * size].tanh(), a[..., 3 * size:].sigmoid()
+        c_new = f * c + i * g
+        tc = c_new.tanh()
+        caches.append((t, (i, f, g, o), c, tc))
+        h, c = _freeze(mask, t, o * tc, h), _freeze(mask, t, c_new, c)
+        out[t] = h
+    out[-1] = c
+    return _stack(out), caches
+
+
+def _lstm_backward(grad_output, hs, h0, w_hh, mask, reverse, caches, needs):
+    steps = len(caches)
+    dh, dc = None, grad_output[steps]
+    d_a = [None] * steps
+    for k, (t, (i, f, g, o), c_prev, tc) in enumerate(reversed(caches)):
+        dh = grad_output[t] if dh is None else dh + grad_output[t]
+        dh, skip_h = _split_masked(mask, t, dh)
+        dc, skip_c = _split_masked(mask, t, dc)
+        dc = dc + dh * o * (1 - tc * tc)
+        d_a[t] = _cat_last([dc * g * i * (1 - i), dc * c_prev * f * (1 - f),
+                              dc * i * (1 - g * g), dh * tc * o * (1 - o)])
+        dc = dc * f
+        if k + 1 < steps or needs[1]:
+            dh = d_a[t] @ w_hh
+        if skip_h is not None:
+            dh, dc = dh + skip_h, dc + skip_c
+    d_gx = _stack(d_a)
+    d_w = _weight_grad(d_gx, hs, h0, reverse) if needs[3] else None
+    return (d_gx if needs[0] else None, dh if needs[1] else None, dc if needs[2] else None, d_w)
+
+
+def _gru_steps(gx, h, w_hh, b_hh, mask, reverse):
+    """The GRU recurrence (gate order r, z, n; b_hn inside the reset product, as PyTorch)."""
+    size = h.shape[-1]
+    w_t = fm.swap_last(w_hh)
+    hs, caches = [None] * gx.shape[0], []
+    for t in _order(gx.shape[0], reverse):
+        gh = h @ w_t if b_hh is None else h @ w_t + b_hh
+        x_t = gx[t]
+        r = (x_t[..., :size] + gh[..., :size]).sigmoid()
+        z = (x_t[..., size:2 * size] + gh[..., size:2 * size]).sigmoid()
+        gh_n = gh[..., 2 * size:]
+        n = (x_t[..., 2 * size:] + r * gh_n).tanh()
+        caches.append((t, r, z, n, gh_n, h))
+        h = hs[t] = _freeze(mask, t, n + z * (h - n), h)
+    return _stack(hs), caches
+
+
+def _gru_backward(grad_output, hs, h0, w_hh, mask, reverse, caches, needs):
+    steps = len(caches)
+    dh = None
+    d_x, d_h = [None] * steps, [None] * steps
+    for k, (t, r, z, n, gh_n, h_prev) in enumerate(reversed(caches)):
+        dh = grad_output[t] if dh is None else dh + grad_output[t]
+        dh, skip = _split_masked(mask, t, dh)
+        d_an = dh * (1 - z) * (1 - n * n)
+        d_ar = d_an * gh_n * r * (1 - r)
+        d_az = dh * (h_prev - n) * z * (1 - z)
+        d_x[t] = _cat_last([d_ar, d_az, d_an])
+        d_h[t] = _cat_last([d_ar, d_az, d_an * r])
+        if k + 1 < steps or needs[1]:
+            dh = dh * z + d_h[t] @ w_hh
+            if skip is not None:
+                dh = dh + skip
+    d_gh = _stack(d_h)
+    d_w = _weight_grad(d_gh, hs, h0, reverse) if needs[2] else None
+    d_b = fm.sum(d_gh, (0, 1)) if needs[3] else None
+    return (_stack(d_x) if needs[0] else None, dh if needs[1] else None, d_w, d_b)
+
+
+# ---- the kernels on arrays --------------------------------------------------------------------
+# NOTE: the kernels fold the minus sign of s(a) = 1 / (1 + e^-a) into the recurrent weight (and
+# the 2 of tanh a = 2 s(2a) - 1 into the LSTM's g block), so the exponential of every gate is one
+# call. Each step leaves its local derivatives in ``local`` (T, k, B, H), one contiguous (B, H)
+# block per factor; a masked step gets zero factors and a pass-through (1) where its state is
+# carried over, so the backward loop needs no mask logic beyond the skip of dh. An initial state
+# of zeros skips the first product W_hh h_0 and its weight-gradient term (both exactly zero).
+
+
+def _gate_blocks(a, gates):
+    """A (..., B, gates * H) array as its gate blocks, (..., gates, B, H): a strided view."""
+    return a.reshape(a.shape[:-1] + (gates, -1)).swapaxes(-3, -2)
+
+
+def _is_zero(h0) -> bool:
+    return not bool(backend.namespace(h0).any(h0))
+
+
+def _rnn_kernel(gx, h, w_hh, frozen, reverse, nonlinearity):
+    """The Elman recurrence on arrays: the states (T, B, H)."""
+    xp = backend.namespace(gx)
+    hs = xp.empty(gx.shape, gx.dtype)
+    w_t = xp.ascontiguousarray(w_hh.T)
+    zero_start = _is_zero(h)
+    for k, t in enumerate(_order(gx.shape[0], reverse)):
+        h_new = hs[t]
+        if k or not zero_start:
+            xp.matmul(h, w_t, out=h_new)
+            h_new += gx[t]
+        else:
+            h_new[...] = gx[t]
+        if nonlinearity == "tanh":
+            xp.tanh(h_new, out=h_new)
+        else:
+            xp.maximum(h_new, 0, out=h_new)
+        if frozen is not None:
+            xp.copyto(h_new, h, where=frozen[t])
+        h = h_new
+    return hs
+
+
+def _rnn_kernel_backward(grad_output, hs, h0, w_hh, frozen, reverse, nonlinearity, needs):
+    xp = backend.namespace(hs)
+    if nonlinearity == "tanh":
+        local = xp.multiply(hs, hs)
+        xp.subtract(1, local, out=local)  # tanh' = 1 - h^2
+    else:
+        local = (hs > 0).astype(hs.dtype)
+    if frozen is not None:
+        xp.copyto(local, 0, where=frozen)
+    d_gx = xp.empty_like(hs)
+    dh = xp.zeros_like(h0)
+    order = list(_order(hs.shape[0], not reverse))
+    for k, t in enumerate(order):
+        dh += grad_output[t]
+        d_a = xp.multiply(dh, local[t], out=d_gx[t])
+        if k + 1 < len(order) or needs[1]:
+            d_prev = xp.matmul(d_a, w_hh)
+            if frozen is not None:
+                xp.copyto(d_prev, dh, where=frozen[t])
+            dh = d_prev
+    d_w = _weight_grad(d_gx, hs, None if _is_zero(h0) else h0, reverse) if needs[2] else None
+    return d_gx if needs[0] else None, dh if needs[1] else None, d_w
+
+
+def _lstm_kernel(gx, h, c, w_hh, frozen, reverse, record):
+    """The LSTM recurrence on arrays: [h_1..h_T, c_T] (T + 1, B, H) and the local derivatives.
+
+    ``local`` (T, 6, B, H) holds, per step, q_i = i(1-i) g, q_f = f(1-f) c_{t-1},
+    q_g = i(1-g^2), f, q_o = o(1-o) tanh(c_t) and p = o(1 - tanh(c_t)^2), so that
+    back-propagation through a step is dc_t = dc + dh p, dA = [dc q_i, dc q_f, dc q_g, dh q_o],
+    dc_{t-1} = dc_t f. The gates are computed in that same memory (rows 2..5 hold i, f, g, o)
+    and turned into the factors in place.
+    """
+    xp = backend.namespace(gx)
+    steps, batch, size = gx.shape[0], h.shape[0], h.shape[1]
+    dtype = gx.dtype
+    scale = xp.asarray([1, 1, 2, 1], dtype=dtype)[:, None, None]
+    w_t = xp.ascontiguousarray((w_hh.reshape(4, size, size) * -scale).reshape(4 * size, size).T)
+    out = xp.empty((steps + 1, batch, size), dtype)
+    local = xp.empty((steps, 6, batch, size), dtype)
+    a = xp.empty((batch, 4 * size), dtype)
+    a_g, a_gates, gx_g = a[:, 2 * size:3 * size], _gate_blocks(a, 4), gx[..., 2 * size:3 * size]
+    fc, ig, tc = (xp.empty((batch, size), dtype) for _ in range(3))
+    cells = (xp.empty((batch, size), dtype), xp.empty((batch, size), dtype))
+    carried = xp.asarray([0, 0, 0, 1, 0, 0], dtype=dtype)[:, None, None]
+    zero_start = _is_zero(h)
+    for k, t in enumerate(_order(steps, reverse)):
+        q = local[t]
+        gates = q[2:6]
+        i, f, g, o = gates
+        if k or not zero_start:
+            xp.matmul(h, w_t, out=a)  # -W h, with -2 W_g h for the g block
+        else:
+            a.fill(0)
+        xp.subtract(a, gx[t], out=a)
+        xp.subtract(a_g, gx_g[t], out=a_g)
+        xp.exp(a, out=a)
+        xp.add(a_gates, 1, out=gates)
+        xp.divide(scale, gates, out=gates)  # s(a) for i, f, o and 2 s(2 a_g) for g
+        g -= 1
+        if record:
+            xp.subtract(1, gates[0:2], out=q[0:2])
+        xp.multiply(f, c, out=fc)
+        xp.multiply(i, g, out=ig)
+        c_new = xp.add(fc, ig, out=cells[k % 2])
+        xp.tanh(c_new, out=tc)
+        h_new = xp.multiply(o, tc, out=out[t])
+        if record:
+            q[0] *= ig  # (1 - i) i g
+            q[1] *= fc  # (1 - f) f c_{t-1}
+            ig *= g
+            xp.subtract(i, ig, out=q[2])  # i - i g^2
+            xp.multiply(h_new, o, out=q[4])
+            xp.subtract(h_new, q[4], out=q[4])  # h (1 - o)
+            xp.multiply(h_new, tc, out=fc)
+            xp.subtract(o, fc, out=q[5])  # o - h tanh(c)
+            if frozen is not None:
+                xp.copyto(q, carried, where=frozen[t])
+        if frozen is not None:
+            xp.copyto(c_new, c, where=frozen[t])
+            xp.copyto(h_new, h, where=frozen[t])
+        h, c = h_new, c_new
+    out[steps] = c
+    return out, (local if record else None)
+
+
+def _lstm_kernel_backward(grad_output, hs, h0, w_hh, frozen, reverse, local, needs):
+    xp = backend.namespace(hs)
+    steps, batch, size = hs.shape
+    d_gx = xp.empty((steps, batch, 4 * size), hs.dtype)
+    d_gates = _gate_blocks(d_gx, 4)
+    dh, dc = xp.zeros_like(h0), grad_output[steps].copy()
+    tmp = xp.empty_like(dh)
+    for k, t in enumerate(_order(steps, not reverse)):
+        q = local[t]
+        dh += grad_output[t]
+        dc += xp.multiply(dh, q[5], out=tmp)
+        xp.multiply(q[0:3], dc, out=d_gates[t, 0:3])
+        xp.multiply(q[4], dh, out=d_gates[t, 3])
+        dc *= q[3]
+        if k + 1 < steps or needs[1]:
+            d_prev = xp.matmul(d_gx[t], w_hh)
+            if frozen is not None:
+                xp.copyto(d_prev, dh, where=frozen[t])
+            dh = d_prev
+    d_w = _weight_grad(d_gx, hs, None if _is_zero(h0) else h0, reverse) if needs[3] else None
+    return (d_gx if needs[0] else None, dh if needs[1] else None, dc if needs[2] else None, d_w)
+
+
+def _gru_kernel(gx, h, w_hh, b_hh, frozen, reverse, record):
+    """The GRU recurrence on arrays: the states (T, B, H) and the local derivatives.
+
+    ``local`` (T, 5, B, H) holds, per step, q_r = q_n r(1-r) gh_n, q_z = (1-z) z (h_{t-1} - n),
+    q_n = (1-z)(1-n^2), q_n r and z, so that dA_x = dh [q_r, q_z, q_n] (the gradient of gx_t),
+    dA_h = dh [q_r, q_z, q_n r] (of W_hh h + b_hh) and dh_{t-1} = dh z + dA_h W_hh. The gates
+    r, z are computed in rows 3, 4 of that memory.
+    """
+    xp = backend.namespace(gx)
+    steps, batch, size = gx.shape[0], h.shape[0], h.shape[1]
+    dtype = gx.dtype
+    scale = xp.asarray([-1, -1, 1], dtype=dtype)
+    w_t = xp.ascontiguousarray((w_hh.reshape(3, size, size) * scale[:, None, None])
+                               .reshape(3 * size, size).T)
+    b_s = None if b_hh is None else (b_hh.reshape(3, size) * scale[:, None]).reshape(-1)
+    hs = xp.empty((steps, batch, size), dtype)
+    local = xp.empty((steps, 5, batch, size), dtype)
+    a = xp.empty((batch, 3 * size), dtype)
+    a_rz, gh_n = _gate_blocks(a, 3)[0:2], a[:, 2 * size:]
+    gx_rz, gx_n = _gate_blocks(gx, 3)[:, 0:2], gx[..., 2 * size:]
+    r_gh, n, zd = (xp.empty((batch, size), dtype) for _ in range(3))
+    carried = xp.asarray([0, 0, 0, 0, 1], dtype=dtype)[:, None, None]
+    zero_start = _is_zero(h)
+    for k, t in enumerate(_order(steps, reverse)):
+        q = local[t]
+        gates = q[3:5]
+        r, z = gates
+        if k or not zero_start:
+            xp.matmul(h, w_t, out=a)  # [-W_r h, -W_z h, W_n h]
+            if b_s is not None:
+                a += b_s
+        else:
+            a[...] = 0 if b_s is None else b_s
+        xp.subtract(a_rz, gx_rz[t], out=gates)
+        xp.exp(gates, out=gates)
+        gates += 1
+        xp.divide(1, gates, out=gates)
+        xp.multiply(r, gh_n, out=r_gh)
+        xp.add(r_gh, gx_n[t], out=n)
+        xp.tanh(n, out=n)
+        xp.subtract(h, n, out=zd)
+        if record:
+            xp.subtract(1, gates, out=q[0:2])
+            xp.multiply(n, n, out=q[2])
+            xp.subtract(1, q[2], out=q[2])
+            q[2] *= q[1]  # (1 - n^2)(1 - z)
+        zd *= z
+        h_new = xp.add(n, zd, out=hs[t])
+        if record:
+            q[1] *= zd  # (1 - z) z (h - n)
+            q[0] *= r_gh
+            q[0] *= q[2]  # (1 - r) r gh_n q_n
+            r *= q[2]  # q_n r
+            if frozen is not None:
+                xp.copyto(q, carried, where=frozen[t])
+        if frozen is not None:
+            xp.copyto(h_new, h, where=frozen[t])
+        h = h_new
+    return hs, (local if record else None)
+
+
+def _gru_kernel_backward(grad_output, hs, h0, w_hh, frozen, reverse, local, needs):
+    xp = backend.namespace(hs)
+    steps, batch, size = hs.shape
+    d_x = xp.empty((steps, batch, 3 * size), hs.dtype)
+    d_hn = xp.empty((steps, batch, size), hs.dtype)  # the n block of dA_h: dh q_n r
+    d_x_gates, d_rz = _gate_blocks(d_x, 3), d_x[..., :2 * size]
+    w_rz, w_n = w_hh[:2 * size], w_hh[2 * size:]
+    dh, tmp = xp.zeros_like(h0), xp.empty_like(h0)
+    for k, t in enumerate(_order(steps, not reverse)):
+        q = local[t]
+        dh += grad_output[t]
+        xp.multiply(q[0:3], dh, out=d_x_gates[t])
+        xp.multiply(q[3], dh, out=d_hn[t])
+        if k + 1 < steps or needs[1]:
+            d_prev = xp.matmul(d_rz[t], w_rz)
+            d_prev += xp.matmul(d_hn[t], w_n, out=tmp)
+            dh *= q[4]  # z, or 1 where the state is carried over
+            dh += d_prev
+    d_w = d_b = None
+    if needs[2]:
+        start = None if _is_zero(h0) else h0
+        d_w = xp.concatenate([_weight_grad(d_rz, hs, start, reverse),
+                              _weight_grad(d_hn, hs, start, reverse)])
+    if needs[3]:
+        d_b = xp.concatenate([d_rz.sum((0, 1)), d_hn.sum((0, 1))])
+    return (d_x if needs[0] else None, dh if needs[1] else None, d_w, d_b)
+
+
+# ---- the graph nodes ----------------------------------------------------------------------------
+def _recording(ctx) -> bool:
+    """Whether forward's result will be differentiated (a graph node is being recorded)."""
+    return state.grad_enabled and any(ctx.needs_input_grad)
+
+
+def _frozen(mask):
+    return None if mask is None else ~mask
 
 
 class RNNSequence(Function):
@@ -222,88 +465,23 @@ class RNNSequence(Function):
 
     @staticmethod
     def forward(ctx, gx, h0, w_hh, mask, reverse, nonlinearity):
-        with np.errstate(over="ignore"):
-            hs, caches = _rnn_steps(gx, h0, w_hh, mask, reverse, nonlinearity)
+        hs = _rnn_kernel(gx, h0, w_hh, _frozen(mask), reverse, nonlinearity)
         ctx.args = (mask, reverse, nonlinearity)
-        ctx.save_for_backward(gx, h0, w_hh, hs, caches)
+        ctx.save_for_backward(gx, h0, w_hh, hs)
         return hs
 
     @staticmethod
     def backward(ctx, grad_output):
-        gx, h0, w_hh, hs, caches = ctx.saved_tensors
+        gx, h0, w_hh, hs = ctx.saved_tensors
         mask, reverse, nonlinearity = ctx.args
         if _is_t(grad_output):  # create_graph: recompute the steps differentiably
             hs, caches = _rnn_steps(gx, h0, w_hh, mask, reverse, nonlinearity)
-        grads = _rnn_backward(grad_output, hs, h0, w_hh, mask, reverse, caches, nonlinearity,
-                              ctx.needs_input_grad)
+            grads = _rnn_backward(grad_output, hs, h0, w_hh, mask, reverse, caches,
+                                  nonlinearity, ctx.needs_input_grad)
+        else:
+            grads = _rnn_kernel_backward(grad_output, hs, h0, w_hh, _frozen(mask), reverse,
+                                         nonlinearity, ctx.needs_input_grad)
         return grads + (None, None, None)
-
-
-# ---- LSTM -------------------------------------------------------------------------------------
-def _lstm_gates(a, size):
-    """The gate activations [i, f, g, o] = [s(a_i), s(a_f), tanh(a_g), s(a_o)], shape (B, 4H).
-
-    NOTE: on arrays this is one in-place pass over the fresh pre-activations: tanh x =
-    2 s(2x) - 1, so a single exponential over all four gates serves them all (exp costs half
-    of tanh, and one call on 4H columns costs less than four calls on H).
-    """
-    if _is_t(a):
-        return _cat([a[..., :2 * size].sigmoid(), a[..., 2 * size:3 * size].tanh(),
-                     a[..., 3 * size:].sigmoid()], -1)
-    g = a[..., 2 * size:3 * size]
-    g *= 2
-    _sigmoid_(a)
-    g *= 2
-    g -= 1
-    return a
-
-
-def _lstm_steps(gx, h, c, w_hh, mask, reverse):
-    """The LSTM recurrence. Returns [h_1..h_T, c_T] stacked, (T + 1, B, H), and the caches."""
-    size = h.shape[-1]
-    w_t = fm.swap_last(w_hh)
-    out = _PerStep(gx.shape[0] + 1, h, size)
-    caches = []
-    for t in _order(gx.shape[0], reverse):
-        a = h @ w_t
-        a += gx[t]
-        gates = _lstm_gates(a, size)
-        i, f = gates[..., :size], gates[..., size:2 * size]
-        g, o = gates[..., 2 * size:3 * size], gates[..., 3 * size:]
-        c_new = f * c
-        c_new += i * g
-        tc = _tanh(c_new)
-        caches.append((t, gates, c, tc))
-        h_new = _mul(o, tc, out.slots(t)[0])
-        h, c = _freeze(mask, t, h_new, h), _freeze(mask, t, c_new, c)
-        out.put(t, h)
-    out.put(gx.shape[0], c)
-    return out.result(), caches
-
-
-def _lstm_backward(grad_output, hs, h0, w_hh, mask, reverse, caches, needs):
-    steps = len(caches)
-    size = h0.shape[-1]
-    dh, dc = None, grad_output[steps]
-    d_a = _PerStep(steps, h0, 4 * size)
-    for k, (t, gates, c_prev, tc) in enumerate(reversed(caches)):
-        i, f = gates[..., :size], gates[..., size:2 * size]
-        g, o = gates[..., 2 * size:3 * size], gates[..., 3 * size:]
-        dh = grad_output[t] if dh is None else dh + grad_output[t]
-        dh, skip_h = _split_masked(mask, t, dh)
-        dc, skip_c = _split_masked(mask, t, dc)
-        dc = dc + dh * o * (1 - tc * tc)
-        s_i, s_f, s_g, s_o = d_a.slots(t, 4)
-        d_a.put(t, _mul(dc * g, i * (1 - i), s_i), _mul(dc * c_prev, f * (1 - f), s_f),
-                _mul(dc * i, 1 - g * g, s_g), _mul(dh * tc, o * (1 - o), s_o))
-        dc = dc * f
-        if k + 1 < steps or needs[1]:
-            dh = d_a[t] @ w_hh
-        if skip_h is not None:
-            dh, dc = dh + skip_h, dc + skip_c
-    d_gx = d_a.result()
-    d_w = _weight_grad(d_gx, hs, h0, reverse) if needs[3] else None
-    return (d_gx if needs[0] else None, dh if needs[1] else None, dc if needs[2] else None, d_w)
 
 
 class LSTMSequence(Function):
@@ -318,73 +496,25 @@ class LSTMSequence(Function):
 
     @staticmethod
     def forward(ctx, gx, h0, c0, w_hh, mask, reverse):
-        with np.errstate(over="ignore"):
-            out, caches = _lstm_steps(gx, h0, c0, w_hh, mask, reverse)
+        with np.errstate(over="ignore"):  # e^-a = inf gives s(a) = 1 / (1 + inf) = 0: right
+            out, local = _lstm_kernel(gx, h0, c0, w_hh, _frozen(mask), reverse, _recording(ctx))
         ctx.args = (mask, reverse)
-        ctx.save_for_backward(gx, h0, c0, w_hh, out, caches)
+        ctx.save_for_backward(gx, h0, c0, w_hh, out, local)
         return out
 
     @staticmethod
     def backward(ctx, grad_output):
-        gx, h0, c0, w_hh, out, caches = ctx.saved_tensors
+        gx, h0, c0, w_hh, out, local = ctx.saved_tensors
         mask, reverse = ctx.args
+        steps = gx.shape[0]
         if _is_t(grad_output):
             out, caches = _lstm_steps(gx, h0, c0, w_hh, mask, reverse)
-        hs = out[:gx.shape[0]]
-        return _lstm_backward(grad_output, hs, h0, w_hh, mask, reverse, caches,
-                              ctx.needs_input_grad) + (None, None)
-
-
-# ---- GRU --------------------------------------------------------------------------------------
-def _gru_steps(gx, h, w_hh, b_hh, mask, reverse):
-    """The GRU recurrence (gate order r, z, n; b_hn inside the reset product, as PyTorch)."""
-    size = h.shape[-1]
-    w_t = fm.swap_last(w_hh)
-    hs = _PerStep(gx.shape[0], h, size)
-    caches = []
-    for t in _order(gx.shape[0], reverse):
-        gh = h @ w_t
-        if b_hh is not None:
-            gh += b_hh
-        x_t = gx[t]
-        r_z = _sigmoid_(x_t[..., :2 * size] + gh[..., :2 * size])
-        r, z = r_z[..., :size], r_z[..., size:]
-        gh_n = gh[..., 2 * size:]
-        a_n = r * gh_n
-        a_n += x_t[..., 2 * size:]
-        n = _tanh(a_n, out=a_n if not _is_t(a_n) else None)
-        h_new = h - n
-        h_new *= z
-        h_new = _add(h_new, n, hs.slots(t)[0])
-        caches.append((t, r_z, n, gh_n, h))
-        h = _freeze(mask, t, h_new, h)
-        hs.put(t, h)
-    return hs.result(), caches
-
-
-def _gru_backward(grad_output, hs, h0, w_hh, mask, reverse, caches, needs):
-    steps = len(caches)
-    size = h0.shape[-1]
-    dh = None
-    d_x, d_h = _PerStep(steps, h0, 3 * size), _PerStep(steps, h0, 3 * size)
-    for k, (t, r_z, n, gh_n, h_prev) in enumerate(reversed(caches)):
-        r, z = r_z[..., :size], r_z[..., size:]
-        dh = grad_output[t] if dh is None else dh + grad_output[t]
-        dh, skip = _split_masked(mask, t, dh)
-        x_r, x_z, x_n = d_x.slots(t, 3)
-        d_an = _mul(dh * (1 - z), 1 - n * n, x_n)
-        d_ar = _mul(d_an * gh_n, r * (1 - r), x_r)
-        d_az = _mul(dh * (h_prev - n), z * (1 - z), x_z)
-        d_x.put(t, d_ar, d_az, d_an)
-        d_h.put(t, d_ar, d_az, _mul(d_an, r, d_h.slots(t, 3)[2]))
-        if k + 1 < steps or needs[1]:
-            dh = dh * z + d_h[t] @ w_hh
-            if skip is not None:
-                dh = dh + skip
-    d_gh = d_h.result()
-    d_w = _weight_grad(d_gh, hs, h0, reverse) if needs[2] else None
-    d_b = fm.sum(d_gh, (0, 1)) if needs[3] else None
-    return (d_x.result() if needs[0] else None, dh if needs[1] else None, d_w, d_b)
+            grads = _lstm_backward(grad_output, out[:steps], h0, w_hh, mask, reverse, caches,
+                                   ctx.needs_input_grad)
+        else:
+            grads = _lstm_kernel_backward(grad_output, out[:steps], h0, w_hh, _frozen(mask),
+                                          reverse, local, ctx.needs_input_grad)
+        return grads + (None, None)
 
 
 class GRUSequence(Function):
@@ -399,19 +529,23 @@ class GRUSequence(Function):
     @staticmethod
     def forward(ctx, gx, h0, w_hh, b_hh, mask, reverse):
         with np.errstate(over="ignore"):
-            hs, caches = _gru_steps(gx, h0, w_hh, b_hh, mask, reverse)
+            hs, local = _gru_kernel(gx, h0, w_hh, b_hh, _frozen(mask), reverse, _recording(ctx))
         ctx.args = (mask, reverse)
-        ctx.save_for_backward(gx, h0, w_hh, b_hh, hs, caches)
+        ctx.save_for_backward(gx, h0, w_hh, b_hh, hs, local)
         return hs
 
     @staticmethod
     def backward(ctx, grad_output):
-        gx, h0, w_hh, b_hh, hs, caches = ctx.saved_tensors
+        gx, h0, w_hh, b_hh, hs, local = ctx.saved_tensors
         mask, reverse = ctx.args
         if _is_t(grad_output):
             hs, caches = _gru_steps(gx, h0, w_hh, b_hh, mask, reverse)
-        return _gru_backward(grad_output, hs, h0, w_hh, mask, reverse, caches,
-                             ctx.needs_input_grad) + (None, None)
+            grads = _gru_backward(grad_output, hs, h0, w_hh, mask, reverse, caches,
+                                  ctx.needs_input_grad)
+        else:
+            grads = _gru_kernel_backward(grad_output, hs, h0, w_hh, _frozen(mask), reverse,
+                                         local, ctx.needs_input_grad)
+        return grads + (None, None)
 
 
 # ---- functions --------------------------------------------------------------------------------
