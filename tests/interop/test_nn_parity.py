@@ -364,6 +364,7 @@ def test_default_layer_initialisation_matches_torch(c_layer, t_layer):
         assert cn == tn and cp.shape == tuple(tp.shape)
         c, t = cp.numpy(), tp.detach().numpy()
         assert c.dtype == np.float32
+        c, t = c.astype(np.float64), t.astype(np.float64)   # statistics as Python-float scalars
         tol = 4 / math.sqrt(c.size)  # a few standard errors of the sample statistics
         assert c.std() == pytest.approx(t.std(), rel=tol, abs=1e-7)
         assert np.abs(c).max() <= np.abs(t).max() * 1.05 + 1e-7
