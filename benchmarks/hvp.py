@@ -9,17 +9,23 @@ float32. Two ways of taking 20 products H v, each timed in both libraries in the
   (``chainrule.analysis.HessianOperator`` / ``torch.autograd.grad(..., retain_graph=True)``),
   what the Lanczos and Hutchinson tools do.
 
-The two libraries' results are compared (relative difference of H v) before timing. For a fair
-comparison give both the same number of threads: ``OPENBLAS_NUM_THREADS=1 python
-benchmarks/hvp.py --threads 1``.
+The two libraries' results are compared (relative difference of H v) before timing; then the
+four workloads run in alternating rounds and the medians are reported. ``--threads N`` gives
+NumPy's BLAS and PyTorch the same number of threads.
 
-Run:  python benchmarks/hvp.py [--products 20] [--batch 1000] [--repeat 3] [--threads N]
+Run:  python benchmarks/hvp.py [--products 20] [--batch 1000] [--rounds 3] [--threads N]
 """
 
 import argparse
-import time
 
 import numpy as np
+from common import (
+    add_common_arguments,
+    describe_machine,
+    interleaved,
+    limit_threads,
+    try_import_torch,
+)
 
 import chainrule as cr
 from chainrule import analysis, nn
@@ -46,22 +52,16 @@ def torch_setup(torch, weights, X, y):
     return model, torch.from_numpy(X), torch.from_numpy(y)
 
 
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=20)
     parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating timing rounds")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
+    torch = try_import_torch()
+    _limits = limit_threads(args.threads, torch)  # noqa: F841 - held for the whole run
+    print(describe_machine(torch))
 
     rng = np.random.default_rng(0)
     weights = []
@@ -87,16 +87,10 @@ def main(argv=None):
 
     print(f"{args.products} Hessian-vector products, MLP {'-'.join(map(str, SIZES))} "
           f"({n:,} parameters), batch {args.batch}, float32")
-    results = {"chainrule full": best_of(cr_full, args.repeat),
-               "chainrule reuse": best_of(cr_reuse, args.repeat)}
-    try:
-        import torch
-    except ImportError:
-        torch = None
+    workloads = {"chainrule full": cr_full, "chainrule reuse": cr_reuse}
+    if torch is None:
         print("PyTorch is not installed: chainrule timings only")
-    if torch is not None:
-        if args.threads:
-            torch.set_num_threads(args.threads)
+    else:
         tmodel, Xt, yt = torch_setup(torch, weights, X, y)
         tparams = list(tmodel.parameters())
         tvs = [torch.from_numpy(v) for v in vs]
@@ -129,8 +123,10 @@ def main(argv=None):
         ours, theirs = cr_reuse()[0], torch_reuse()[0].numpy()
         diff = np.linalg.norm(ours - theirs) / np.linalg.norm(theirs)
         print(f"relative difference of H v, chainrule vs PyTorch: {diff:.2e}")
-        results["torch full"] = best_of(torch_full, args.repeat)
-        results["torch reuse"] = best_of(torch_reuse, args.repeat)
+        workloads.update({"torch full": torch_full, "torch reuse": torch_reuse})
+    for fn in workloads.values():      # warm up
+        fn()
+    results = interleaved(workloads, args.rounds)
     for name, seconds in results.items():
         print(f"  {name:<16} {seconds * 1000:9.1f} ms  ({seconds / args.products * 1000:.2f} ms "
               "per product)")

@@ -18,11 +18,10 @@ Usage: python benchmarks/rnn.py [--steps 100] [--rounds 3] [--threads 1] [--cloc
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import numpy as np
-from common import describe_machine, limit_threads, report, try_import_torch
+from common import describe_machine, interleaved, limit_threads, report, try_import_torch
 
 import chainrule as cr
 from chainrule import nn
@@ -108,17 +107,6 @@ def fused_vs_composed(cell, steps=50, batch=64, hidden=128, seed=0):
         return once
 
     return {"fused": run(True), "composed": run(False)}
-
-
-def interleaved(workloads: dict, rounds: int, clock) -> dict:
-    """Time each callable once per round, alternating; return the median seconds of each."""
-    times = {name: [] for name in workloads}
-    for _ in range(rounds):
-        for name, fn in workloads.items():
-            start = clock()
-            fn()
-            times[name].append(clock() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def main(argv=None):
