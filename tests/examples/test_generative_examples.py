@@ -32,25 +32,28 @@ def check_pictures(folder, names):
         assert data.startswith(PNG) and len(data) > 5_000, f"{name} is not a real picture"
 
 
-def test_autoencoder_digits(tmp_path, capsys):
+def test_autoencoder_digits(tmp_path, capsys, guide_pictures):
     result = run("autoencoder_digits", tmp_path)
     check_pictures(tmp_path, ["reconstructions.png", "codes.png", "loss.png"])
     assert len(result["history"]["test"]) == 3
     # three epochs already beat predicting the mean training image (0.067 against 0.073)
     assert result["test_mse"] < result["mean_image_mse"]
     assert "test MSE" in capsys.readouterr().out
+    guide_pictures("autoencoder_digits", tmp_path)          # tutorial 9
 
 
-def test_gan_mixture(tmp_path):
+def test_gan_mixture(tmp_path, guide_pictures):
     result = run("gan_mixture", tmp_path)
     check_pictures(tmp_path, ["mixture.png", "losses.png"])
     assert len(result["history"]["loss_d"]) == 4
     assert 0 <= result["coverage"].covered <= 8
+    guide_pictures("gan_mixture", tmp_path)                 # tutorial 10
 
 
-def test_gan_digits(tmp_path):
+def test_gan_digits(tmp_path, guide_pictures):
     result = run("gan_digits", tmp_path)
     check_pictures(tmp_path, ["real.png", "samples_epoch_001.png", "samples_epoch_002.png",
                               "losses.png"])
     assert [Path(p).name for p in result["paths"]][-1] == "losses.png"
     assert all(math.isfinite(v) for v in result["history"]["loss_g"])
+    guide_pictures("gan_digits", tmp_path)                  # tutorial 10

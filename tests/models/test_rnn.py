@@ -140,7 +140,7 @@ def test_lstm_regressor_fits_a_sine_one_step_ahead():
     ("char_lm.py", ["loss.png", "samples.txt"]),
     ("sequence_classification.py", ["classification.png"]),
 ])
-def test_example_runs_fast(script, expected, tmp_path):
+def test_example_runs_fast(script, expected, tmp_path, guide_pictures):
     pytest.importorskip("matplotlib")
     # One BLAS thread: on a busy machine, threaded BLAS makes the many small per-step matrix
     # products of a recurrence stall, and the run time would depend on the load.
@@ -151,3 +151,5 @@ def test_example_runs_fast(script, expected, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     for name in expected:
         assert (tmp_path / name).stat().st_size > 0
+    # tutorial 8 shows a picture of each of the three examples
+    guide_pictures(os.path.splitext(script)[0], tmp_path)
