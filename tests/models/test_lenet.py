@@ -131,8 +131,7 @@ def test_lenet_on_8x8_digits_fast(digits):
     assert acc >= 0.97, f"LeNet (8x8) test accuracy {acc:.4f}"
 
 
-
-def test_cnn_digits_example_writes_its_pictures(tmp_path):
+def test_cnn_digits_example_writes_its_pictures(tmp_path, guide_pictures):
     """examples/cnn_digits.py in its fast mode: filters, feature maps, confusion matrix."""
     pytest.importorskip("matplotlib")
     path = Path(__file__).resolve().parents[2] / "examples" / "cnn_digits.py"
@@ -146,3 +145,5 @@ def test_cnn_digits_example_writes_its_pictures(tmp_path):
         assert data.startswith(b"\x89PNG") and len(data) > 5_000, name
     assert result["confusion"].sum() == 359  # the 20 % test split of the 1,797 digits
     assert len(result["history"]["loss"]) == 3
+    assert guide_pictures("cnn_digits", tmp_path) >= {"filters.png", "feature_maps.png",
+                                                      "confusion_matrix.png"}

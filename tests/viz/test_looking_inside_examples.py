@@ -16,22 +16,28 @@ def _run(name, tmp_path, *extra):
     return module["main"](["--fast", "--out", str(tmp_path), *extra])
 
 
-def test_hessian_spectrum(tmp_path, capsys):
+def test_hessian_spectrum(tmp_path, capsys, guide_pictures):
     pytest.importorskip("sklearn")
     spectra = _run("hessian_spectrum", tmp_path)
     assert len(spectra) == 2
-    for name in ("spectrum_small.png", "spectrum_large.png", "spectra.png"):
+    for name in ("spectrum_small.png", "spectrum_large.png", "spectra.png", "interpolation.png",
+                 "landscape_small.png", "landscape_large.png"):
         assert (tmp_path / name).stat().st_size > 0
-    assert "mass with |lambda| < 1% of max" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "mass with |lambda| < 1% of max" in out and "over the plane" in out
+    assert {"spectra.png", "interpolation.png", "landscape_small.png",
+            "landscape_large.png"} <= guide_pictures("hessian_spectrum", tmp_path)
 
 
-def test_optimizer_race(tmp_path):
-    paths = _run("optimizer_race", tmp_path, "--function", "quadratic")
+def test_optimizer_race(tmp_path, guide_pictures):
+    """The default surface, Rosenbrock's valley, whose race the guide shows."""
+    paths = _run("optimizer_race", tmp_path)
     assert set(paths) == {"SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adadelta",
                           "Adam"}
-    assert (tmp_path / "race_quadratic.png").exists()
-    with open(tmp_path / "race_quadratic.gif", "rb") as fh:
+    assert (tmp_path / "race_rosenbrock.png").exists()
+    with open(tmp_path / "race_rosenbrock.gif", "rb") as fh:
         assert fh.read(6) in (b"GIF87a", b"GIF89a")
+    assert "race_rosenbrock.png" in guide_pictures("optimizer_race", tmp_path)
 
 
 def test_universal_approximation(tmp_path):
@@ -41,13 +47,14 @@ def test_universal_approximation(tmp_path):
     assert (tmp_path / "universal_approximation.png").exists()
 
 
-def test_overfitting(tmp_path):
+def test_overfitting(tmp_path, guide_pictures):
     pytest.importorskip("sklearn")
     histories = _run("overfitting", tmp_path)
     assert set(histories) == {"plain", "L2", "dropout", "batch_norm"}
     for name, history in histories.items():
         assert len(history["val_loss"]) == 8
         assert (tmp_path / f"curves_{name}.png").exists()
+    assert {f"curves_{name}.png" for name in histories} <= guide_pictures("overfitting", tmp_path)
 
 
 def test_activations(tmp_path):
