@@ -84,6 +84,11 @@ def test_same_seed_same_numbers(method):
     cr.manual_seed(11)
     d = hessian_trace([w], loss, n_samples=5)
     assert c == d
+    e, f = (hessian_spectrum([w], loss, n_iter=6, n_runs=3, seed=5) for _ in range(2))
+    np.testing.assert_array_equal(e.nodes, f.nodes)
+    np.testing.assert_array_equal(e.weights, f.weights)
+    g = hessian_spectrum([w], loss, n_iter=6, n_runs=3, seed=6)
+    assert not np.array_equal(e.weights, g.weights)     # the seed matters
 
 
 def test_k_equal_to_n_uses_the_dense_hessian_and_bad_arguments_raise():

@@ -46,7 +46,9 @@ def test_gan_mixture(tmp_path, guide_pictures):
     result = run("gan_mixture", tmp_path)
     check_pictures(tmp_path, ["mixture.png", "losses.png"])
     assert len(result["history"]["loss_d"]) == 4
-    assert 0 <= result["coverage"].covered <= 8
+    # four epochs do not cover the modes yet; tests/models/test_gan.py trains long enough to
+    # cover all eight
+    assert result["coverage"].counts.shape == (8,)
     guide_pictures("gan_mixture", tmp_path)                 # tutorial 10
 
 

@@ -20,6 +20,11 @@ def test_hessian_spectrum(tmp_path, capsys, guide_pictures):
     pytest.importorskip("sklearn")
     spectra = _run("hessian_spectrum", tmp_path)
     assert len(spectra) == 2
+    # SPEC 8: the larger network's spectrum concentrates nearer zero than the smaller one's
+    example = runpy.run_path(os.path.join(ROOT, "examples", "hessian_spectrum.py"),
+                             run_name="hessian_spectrum")
+    small, large = (example["mass_near_zero"](s) for s in spectra.values())
+    assert list(spectra)[0].startswith("small") and large > small
     for name in ("spectrum_small.png", "spectrum_large.png", "spectra.png", "interpolation.png",
                  "landscape_small.png", "landscape_large.png"):
         assert (tmp_path / name).stat().st_size > 0

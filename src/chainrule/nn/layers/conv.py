@@ -84,11 +84,18 @@ class _ConvNd(Module):
         if channels != self.in_channels:
             raise ValueError(f"{name}: input has {channels} channels, shape "
                              f"{tuple(input.shape)}, expected in_channels={self.in_channels}")
-        if self._transposed or isinstance(self.padding, str):
-            return
+        if self.padding == "same":
+            return  # the output has the input's size
+        padding = (0,) * n if self.padding == "valid" else self.padding
         size = tuple(input.shape[-n:])
-        out = [conv_output_size(h, k, s, p, d) for h, k, s, p, d in
-               zip(size, self.kernel_size, self.stride, self.padding, self.dilation)]
+        if self._transposed:
+            # NOTE: the transposed size (h - 1) s - 2p + d (k - 1) + output_padding + 1
+            out = [(h - 1) * s - 2 * p + d * (k - 1) + op + 1 for h, k, s, p, d, op in
+                   zip(size, self.kernel_size, self.stride, padding, self.dilation,
+                       self.output_padding)]
+        else:
+            out = [conv_output_size(h, k, s, p, d) for h, k, s, p, d in
+                   zip(size, self.kernel_size, self.stride, padding, self.dilation)]
         if min(out) < 1:
             raise ValueError(f"{name}: input of spatial size {size} (shape "
                              f"{tuple(input.shape)}) is too small for kernel "
