@@ -27,6 +27,12 @@ def test_empty_full_eye_and_likes():
                  cr.randn_like(x)):
         assert like.shape == (2, 3) and like.dtype == np.float64
     assert cr.zeros_like(x, dtype=cr.float32).dtype == np.float32
+    for like in (cr.empty_like(x), cr.randint_like(x, 5)):
+        assert like.shape == (2, 3) and like.dtype == np.float64
+    cr.manual_seed(0)
+    r = cr.randint_like(cr.zeros(1000, dtype=cr.int64), 2, 5)
+    assert r.dtype == np.int64 and set(np.unique(r.numpy())) == {2, 3, 4}
+    assert cr.empty_like(x, requires_grad=True).requires_grad
 
 
 @pytest.mark.parametrize("dtype", [cr.float32, cr.float64, cr.int64], ids=str)

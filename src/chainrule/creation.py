@@ -101,6 +101,11 @@ def full_like(x, fill_value, dtype=None, requires_grad=False) -> Tensor:
     return full(x.shape, fill_value, dtype=dtype or x.dtype, requires_grad=requires_grad)
 
 
+def empty_like(x, dtype=None, requires_grad=False) -> Tensor:
+    """An uninitialised tensor of the shape (and by default the dtype) of ``x``."""
+    return empty(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+
+
 def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 for integer arguments."""
     if end is None:
@@ -156,6 +161,16 @@ def rand_like(x, dtype=None) -> Tensor:
 
 def randn_like(x, dtype=None) -> Tensor:
     return randn(x.shape, dtype=dtype or x.dtype)
+
+
+def randint_like(x, low, high=None, dtype=None, generator=None) -> Tensor:
+    """Integers uniform on [low, high) in the shape of ``x`` (PyTorch keeps ``x``'s dtype too:
+    here the default is ``x``'s dtype, so a float ``x`` gives whole numbers as floats)."""
+    if high is None:
+        low, high = 0, low
+    gen = generator or backend.default_generator()
+    values = gen.integers(low, high, size=tuple(x.shape))
+    return _make(values.astype(np.dtype(dtype or x.dtype), copy=False))
 
 
 def randperm(n, generator=None) -> Tensor:

@@ -24,14 +24,18 @@ except Exception:
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
-def _make(array, node=None):
-    """Fast internal constructor: wrap ``array`` (no copy, no checks)."""
+def _make(array, node=None, versions=None):
+    """Fast internal constructor: wrap ``array`` (no copy, no checks).
+
+    ``versions`` is the version counter to share (that of the tensor whose memory ``array``
+    views); by default the new tensor gets a counter of its own.
+    """
     t = Tensor.__new__(Tensor)
     t.data = array
     t.grad = None
     t._node = node
     t.requires_grad = node is not None
-    t._version = 0
+    t._versions = [0] if versions is None else versions
     return t
 
 
@@ -57,7 +61,10 @@ class Tensor:
         >>> x.grad                       # tensor([2., 4.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_version", "__weakref__")
+    # NOTE: ``_versions`` is a one-element list, the version counter: a tensor, its detach()
+    # and the views of its memory share one, so an in-place change through any of them is seen
+    # by every graph node that saved one of the others.
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_versions", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to Tensor's reflected operators
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -66,7 +73,7 @@ class Tensor:
         self.data = to_array(data, dtype)
         self.grad = None
         self._node = None
-        self._version = 0
+        self._versions = [0]
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -216,9 +223,19 @@ class Tensor:
 
         backward(self, gradient, retain_graph, create_graph, inputs)
 
+    @property
+    def _version(self) -> int:
+        """How many times the memory of this tensor was changed in place (shared with its
+        views and detached copies)."""
+        return self._versions[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        self._versions[0] = value
+
     def detach(self) -> Tensor:
-        """A tensor sharing the data but cut from the graph."""
-        return _make(self.data)
+        """A tensor sharing the data (and its version counter) but cut from the graph."""
+        return _make(self.data, versions=self._versions)
 
     def detach_(self) -> Tensor:
         self._node = None

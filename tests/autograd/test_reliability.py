@@ -322,6 +322,51 @@ def test_inplace_change_of_saved_output_is_detected():
         y.sum().backward()
 
 
+def test_inplace_change_through_a_detached_copy_is_detected():
+    """9: detach() shares the memory, and so the version counter, of its tensor."""
+    w = cr.tensor([3.0, 4.0], requires_grad=True)
+    y = (w * w).sum()
+    with cr.no_grad():
+        w.detach().mul_(2.0)
+    with pytest.raises(RuntimeError, match=r"Mul.*modified in place"):
+        y.backward()
+
+
+@pytest.mark.parametrize("view", [lambda a: a.reshape(1, 2), lambda a: a[:], lambda a: a.T,
+                                  lambda a: a.unsqueeze(0).expand(3, 2)])
+def test_inplace_change_of_the_base_of_a_saved_view_is_detected(view):
+    """9: a view shares its base's version counter: changing either in place is caught."""
+    a = cr.tensor([1.0, 2.0])
+    w = cr.tensor([3.0, 4.0], requires_grad=True)
+    y = (view(a) * w).sum()
+    a.add_(1.0)
+    with pytest.raises(RuntimeError, match=r"Mul.*modified in place"):
+        y.backward()
+    b = cr.tensor([1.0, 2.0])
+    v = view(b)
+    if not v.data.flags.writeable:
+        return          # an expanded view is read-only, as NumPy's broadcast_to
+    y = (b * w).sum()
+    with cr.no_grad():
+        v.mul_(3.0)
+    with pytest.raises(RuntimeError, match=r"Mul.*modified in place"):
+        y.backward()
+
+
+def test_views_of_a_tensor_that_is_not_changed_backward_as_usual():
+    """Shared counters raise nothing when nothing changes: several views of one input."""
+    a = cr.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=cr.float64, requires_grad=True)
+
+    def f(a):
+        return (a.T * a[0]).sum() + (a.reshape(4) ** 2).sum() + a.unsqueeze(0).expand(3, 2, 2).sum()
+
+    assert cr.autograd.gradcheck(f, (a,))
+    f(a).backward()
+    # d/da_kl of sum_ij a_ji a_0j = a_0k + [k = 0] sum_i a_li; of sum a^2 = 2 a_kl; of expand: 3
+    np.testing.assert_allclose(a.grad.numpy(), [[1 + 3 + 2 + 3, 1 + 7 + 4 + 3],
+                                                [2 + 6 + 3, 2 + 8 + 3]])
+
+
 def test_inplace_change_of_unsaved_input_is_harmless():
     """9: add saves nothing, so changing its input afterwards leaves the gradient right."""
     a = cr.tensor([1.0, 2.0])

@@ -33,6 +33,33 @@ from chainrule.autograd.mode import state
 from chainrule.tensor import ARRAY_TYPES, Tensor, _make
 
 
+def _root(array):
+    """The array that owns the memory ``array`` views."""
+    while array.base is not None and isinstance(array.base, ARRAY_TYPES):
+        array = array.base
+    return array
+
+
+def _viewed_versions(out, parents):
+    """The version counter of the input whose memory ``out`` views, or None.
+
+    A view (reshape, transpose, slicing, expand, ...) shares its input's version counter, as in
+    PyTorch, so that an in-place change through the view or through the input is detected by
+    the graph nodes that saved the other.
+    """
+    root = _root(out)
+    inputs = [p for p in parents if p is not None and isinstance(p.data, ARRAY_TYPES)]
+    for p in inputs:
+        if _root(p.data) is root:
+            return p._versions
+    # NOTE: broadcast_to's result has a base of its own that owns no memory: fall back on the
+    # bounds of the memory (a cheap test, exact enough for the views that ops return)
+    for p in inputs:
+        if isinstance(p.data, np.ndarray) and np.may_share_memory(out, p.data):
+            return p._versions
+    return None
+
+
 class Function:
     """Base class of every differentiable operation (see the module docstring)."""
 
@@ -41,6 +68,7 @@ class Function:
     # Defaults shared by all nodes (set per node only when they differ).
     _saved = ()
     _out_ref = None
+    _out_version = 0
     _retained = None
     _tensor_mode = False
 
@@ -95,14 +123,16 @@ class Function:
             from chainrule.autograd.anomaly import check_forward
 
             check_forward(cls.__name__, out)
+        shared = _viewed_versions(out, parents) if out.base is not None else None
         if not (record and state.grad_enabled):
-            return _make(out)
+            return _make(out, versions=shared)
         ctx.parents = parents
         ctx._versions = versions
-        result = _make(out, ctx)
+        result = _make(out, ctx, shared)
         for s in ctx._saved:
             if s is out:
                 ctx._out_ref = weakref.ref(result)
+                ctx._out_version = result._version
                 break
         return result
 
@@ -153,10 +183,11 @@ class Function:
         ref = self._out_ref
         if ref is not None:
             out = ref()
-            if out is not None and out._version != 0:
+            if out is not None and out._version != self._out_version:
                 raise RuntimeError(
                     f"{type(self).__name__}: its output of shape {out.shape}, saved for backward, "
-                    f"was modified in place (version {out._version}); gradients would be wrong"
+                    f"was modified in place (version {self._out_version} -> {out._version}); "
+                    "gradients would be wrong"
                 )
 
     def _free(self) -> None:

@@ -39,7 +39,7 @@ class Parameter(Tensor):
         self.data = array
         self.grad = None
         self._node = None
-        self._version = 0
+        self._versions = [0]
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
