@@ -156,7 +156,10 @@ def test_inspect_a_checkpoint(tmp_path):
     result = run("inspect", tmp_path / "checkpoint.safetensors", "--fast", "--top", 2,
                  "--out", tmp_path / "inspect")
     assert "top Hessian eigenvalues" in result.stdout and "trace" in result.stdout
+    assert "||grad||" in result.stdout and "0.weight" in result.stdout     # gradient flow
     assert (tmp_path / "inspect" / "summary.json").exists()
+    for picture in ("spectrum.png", "gradient_flow.png", "landscape.png"):
+        assert (tmp_path / "inspect" / picture).stat().st_size > 5_000, picture
 
 
 def test_list_and_the_console_script():
