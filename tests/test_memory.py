@@ -4,7 +4,6 @@ import gc
 import tracemalloc
 
 import numpy as np
-import pytest
 
 import chainrule as cr
 
@@ -30,7 +29,6 @@ def _setup():
     return x, target, params
 
 
-@pytest.mark.slow
 def test_10000_training_steps_do_not_grow_memory():
     """Memory traced after 10,000 steps is within a small slack of that after 1,000."""
     x, target, params = _setup()
