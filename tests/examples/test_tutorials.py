@@ -5,7 +5,6 @@ pictures it writes are the ones the guide's pages name (``examples/output/<name>
 """
 
 import importlib.util
-import re
 import subprocess
 import sys
 import warnings
@@ -18,7 +17,6 @@ pytest.importorskip("matplotlib")
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-TUTORIALS = ROOT / "docs" / "tutorials"
 
 
 def load(name):
@@ -36,25 +34,14 @@ def run(name, tmp_path, *extra):
         return load(name).main(["--fast", "--out", str(tmp_path), *extra])
 
 
-def pictures_named_by_the_guide(name):
-    """The files under examples/output/<name>/ that the tutorial pages refer to."""
-    found = set()
-    for page in TUTORIALS.glob("*.md"):
-        found.update(re.findall(rf"examples/output/{name}/([\w.-]+\.png)", page.read_text()))
-    return found
-
-
-def check_pictures(name, tmp_path, expected):
-    written = {p.name for p in tmp_path.glob("*.png")}
-    assert expected <= written, f"{name} did not write {expected - written}"
-    named = pictures_named_by_the_guide(name)
-    assert named, f"no tutorial page shows a picture of examples/{name}.py"
-    assert named <= written, f"the guide names pictures {name} does not write: {named - written}"
+def check_pictures(name, tmp_path, expected, guide_pictures):
+    """The example wrote ``expected`` (real plots), and every picture its tutorial shows."""
     for picture in expected:
-        assert (tmp_path / picture).stat().st_size > 5_000      # a real plot, not an empty file
+        assert (tmp_path / picture).stat().st_size > 5_000, f"{name} did not write {picture}"
+    guide_pictures(name, tmp_path)
 
 
-def test_neuron(tmp_path, capsys):
+def test_neuron(tmp_path, capsys, guide_pictures):
     result = run("neuron", tmp_path)
     out = capsys.readouterr().out
     assert round(result["neuron_output"], 4) == 0.7047
@@ -71,10 +58,10 @@ def test_neuron(tmp_path, capsys):
     losses = result["losses"]
     assert losses[-1] < 0.25 * losses[0] and result["sigmoid_accuracy"] >= 0.95
     check_pictures("neuron", tmp_path, {"perceptron.png", "universal_approximation.png",
-                                        "sigmoid_update.png"})
+                                        "sigmoid_update.png"}, guide_pictures)
 
 
-def test_gradient_descent_1d(tmp_path, capsys):
+def test_gradient_descent_1d(tmp_path, capsys, guide_pictures):
     result = run("gradient_descent_1d", tmp_path)
     out = capsys.readouterr().out
     assert "autograd -6, by hand 2w - 4 = -6" in out
@@ -89,7 +76,7 @@ def test_gradient_descent_1d(tmp_path, capsys):
     np.testing.assert_allclose(paths[1.0][::2], -1.0)                  # bounces for ever
     np.testing.assert_allclose(paths[1.0][1::2], 5.0)
     assert abs(paths[1.1][-1] - 2) > 100 * abs(paths[1.1][0] - 2)       # diverges
-    check_pictures("gradient_descent_1d", tmp_path, {"gradient_descent.png"})
+    check_pictures("gradient_descent_1d", tmp_path, {"gradient_descent.png"}, guide_pictures)
 
 
 def test_gradient_descent_1d_alpha_option(tmp_path, capsys):
@@ -98,7 +85,7 @@ def test_gradient_descent_1d_alpha_option(tmp_path, capsys):
     assert "from w = 7, alpha = 0.5" in capsys.readouterr().out
 
 
-def test_mlp_digits(tmp_path, capsys):
+def test_mlp_digits(tmp_path, capsys, guide_pictures):
     pytest.importorskip("sklearn")
     result = run("mlp_digits", tmp_path)
     out = capsys.readouterr().out
@@ -108,10 +95,10 @@ def test_mlp_digits(tmp_path, capsys):
     assert result["test"]["accuracy"] > 0.85
     assert result["model"].num_parameters() == (64 + 1) * 64 + (64 + 1) * 10
     assert "Total params: 4,810" in out and "confusion matrix" in out
-    check_pictures("mlp_digits", tmp_path, {"learning_curves.png"})
+    check_pictures("mlp_digits", tmp_path, {"learning_curves.png"}, guide_pictures)
 
 
-def test_learning_rates(tmp_path):
+def test_learning_rates(tmp_path, guide_pictures):
     result = run("learning_rates", tmp_path)
     final = {name: h["loss"][-1] for name, h in result["by_rate"].items()}
     assert final["about right"] < final["too low"] < final["too high"]
@@ -125,7 +112,7 @@ def test_learning_rates(tmp_path):
         assert all(b <= a for a, b in zip(lrs, lrs[1:])), name               # never rises
     assert schedules["StepLR"]["lr"][5] == pytest.approx(1.0)             # 2 * 0.5^(5 // 5)
     np.testing.assert_allclose(schedules["ExponentialLR"]["lr"], 2 * 0.93 ** np.arange(20))
-    check_pictures("learning_rates", tmp_path, {"learning_rates.png"})
+    check_pictures("learning_rates", tmp_path, {"learning_rates.png"}, guide_pictures)
 
 
 def test_spec5_graph_script_prints_the_worked_values():
