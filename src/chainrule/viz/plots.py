@@ -63,7 +63,7 @@ def _predict(model, points):
         try:
             dtype = parameters_of(model)[0].dtype
         except ValueError:
-            pass
+            dtype = np.float32  # a model without parameters takes the default dtype
     x = as_tensor(points, dtype=dtype)
     with no_grad():
         if is_model(model) and callable(getattr(model, "train", None)):
