@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import backend
-from chainrule.tensor import ARRAY_TYPES, Tensor, _make, _shape_arg
+from chainrule.tensor import ARRAY_TYPES, Tensor, _shape_arg, wrap
 
 
 def to_array(data, dtype=None, copy=False):
@@ -43,7 +43,7 @@ def tensor(data, dtype=None, requires_grad=False) -> Tensor:
         >>> cr.tensor([[1.0, 2.0]], requires_grad=True).dtype     # float32
         >>> cr.tensor([0, 2, 1]).dtype                            # int64
     """
-    t = _make(to_array(data, dtype, copy=True))
+    t = wrap(to_array(data, dtype, copy=True))
     return t.requires_grad_() if requires_grad else t
 
 
@@ -51,12 +51,15 @@ def as_tensor(data, dtype=None) -> Tensor:
     """Like :func:`tensor` but shares memory with ``data`` when no conversion is needed."""
     if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
         return data
-    return _make(to_array(data, dtype))
+    return wrap(to_array(data, dtype))
 
 
 def from_numpy(array) -> Tensor:
-    """A tensor sharing ``array``'s memory and dtype (float64 stays float64)."""
-    return _make(np.asarray(array))
+    """A tensor sharing ``array``'s memory and dtype (float64 stays float64).
+
+    A NumPy array (or a CuPy array, on the GPU) is used as it is, without a copy.
+    """
+    return wrap(array if isinstance(array, ARRAY_TYPES) else np.asarray(array))
 
 
 def _dtype(dtype):
@@ -64,7 +67,7 @@ def _dtype(dtype):
 
 
 def _filled(fill, shape, dtype, requires_grad):
-    t = _make(fill(_shape_arg(shape), dtype=_dtype(dtype)))
+    t = wrap(fill(_shape_arg(shape), dtype=_dtype(dtype)))
     return t.requires_grad_() if requires_grad else t
 
 
@@ -85,7 +88,7 @@ def empty(*shape, dtype=None, requires_grad=False) -> Tensor:
 
 def full(shape, fill_value, dtype=None, requires_grad=False) -> Tensor:
     """A tensor filled with ``fill_value``."""
-    t = _make(np.full(_shape_arg((shape,)), fill_value, dtype=_dtype(dtype)))
+    t = wrap(np.full(_shape_arg((shape,)), fill_value, dtype=_dtype(dtype)))
     return t.requires_grad_() if requires_grad else t
 
 
@@ -113,26 +116,26 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if ints else backend.DEFAULT_FLOAT
-    t = _make(np.arange(start, end, step, dtype=np.dtype(dtype)))
+    t = wrap(np.arange(start, end, step, dtype=np.dtype(dtype)))
     return t.requires_grad_() if requires_grad else t
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
-    t = _make(np.linspace(start, end, steps, dtype=_dtype(dtype)))
+    t = wrap(np.linspace(start, end, steps, dtype=_dtype(dtype)))
     return t.requires_grad_() if requires_grad else t
 
 
 def eye(n, m=None, dtype=None, requires_grad=False) -> Tensor:
     """The identity matrix (n x m)."""
-    t = _make(np.eye(n, m, dtype=_dtype(dtype)))
+    t = wrap(np.eye(n, m, dtype=_dtype(dtype)))
     return t.requires_grad_() if requires_grad else t
 
 
 def _random(draw, shape, dtype, requires_grad, generator):
     gen = generator or backend.default_generator()
     arr = draw(gen, _shape_arg(shape)).astype(_dtype(dtype), copy=False)
-    t = _make(arr)
+    t = wrap(arr)
     return t.requires_grad_() if requires_grad else t
 
 
@@ -151,7 +154,7 @@ def randint(low, high=None, size=(), dtype=None, generator=None) -> Tensor:
     if high is None:
         low, high = 0, low
     gen = generator or backend.default_generator()
-    return _make(gen.integers(low, high, size=_shape_arg((size,)),
+    return wrap(gen.integers(low, high, size=_shape_arg((size,)),
                               dtype=np.dtype(dtype or np.int64)))
 
 
@@ -170,10 +173,10 @@ def randint_like(x, low, high=None, dtype=None, generator=None) -> Tensor:
         low, high = 0, low
     gen = generator or backend.default_generator()
     values = gen.integers(low, high, size=tuple(x.shape))
-    return _make(values.astype(np.dtype(dtype or x.dtype), copy=False))
+    return wrap(values.astype(np.dtype(dtype or x.dtype), copy=False))
 
 
 def randperm(n, generator=None) -> Tensor:
     """A random permutation of 0 .. n-1 (int64)."""
     gen = generator or backend.default_generator()
-    return _make(gen.permutation(n).astype(np.int64))
+    return wrap(gen.permutation(n).astype(np.int64))

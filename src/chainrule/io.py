@@ -33,7 +33,8 @@ import zlib
 import numpy as np
 
 from chainrule import backend
-from chainrule.tensor import ARRAY_TYPES, Tensor, _make
+from chainrule.creation import from_numpy
+from chainrule.tensor import ARRAY_TYPES, Tensor
 
 __all__ = ["save", "load", "CheckpointError"]
 
@@ -109,7 +110,7 @@ def _decode(node, tensors: dict):
     if not isinstance(node, dict):
         return node
     if "__tensor__" in node:
-        return _make(tensors[node["__tensor__"]])
+        return from_numpy(tensors[node["__tensor__"]])
     if "__array__" in node:
         return tensors[node["__array__"]]
     if "__scalar__" in node:
@@ -225,7 +226,7 @@ def load(path: str | os.PathLike):
     tensors = {k: v if v.flags.writeable else v.copy() for k, v in tensors.items()}
     metadata = header.get("__metadata__") or {}
     if metadata.get("format") != FORMAT:
-        return {name: _make(array) for name, array in tensors.items()}
+        return {name: from_numpy(array) for name, array in tensors.items()}
     try:
         checksums = json.loads(metadata["crc32"])
         structure = json.loads(metadata["structure"])

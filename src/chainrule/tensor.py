@@ -24,11 +24,18 @@ except Exception:
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
-def _make(array, node=None, versions=None):
-    """Fast internal constructor: wrap ``array`` (no copy, no checks).
+def wrap(array, node=None, versions=None):
+    """The engine's constructor: a Tensor around ``array``, with no copy and no checks.
 
-    ``versions`` is the version counter to share (that of the tensor whose memory ``array``
-    views); by default the new tensor gets a counter of its own.
+    This is the one place a Tensor is made from an array that is already right (an op's result,
+    a gradient). The graph machinery (``autograd``) and the ops use it; other packages use the
+    public creation functions (``cr.from_numpy``, ``cr.tensor``), which check their input.
+
+    Args:
+        array: a NumPy or CuPy array, used as it is.
+        node: the graph node (a ``Function``) that produced it; None for a leaf.
+        versions: the version counter to share (that of the tensor whose memory ``array``
+            views); by default the new tensor gets a counter of its own.
     """
     t = Tensor.__new__(Tensor)
     t.data = array
@@ -187,7 +194,7 @@ class Tensor:
         if dtype is not None and np.dtype(dtype) != self.dtype:
             out = _ops.cast(out, dtype)
         if device is not None and backend.device_of(out.data) != str(device).split(":")[0]:
-            moved = _make(backend.to_device(out.data, device))
+            moved = wrap(backend.to_device(out.data, device))
             moved.requires_grad = out.requires_grad and out.is_leaf
             out = moved
         return out
@@ -235,7 +242,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing the data (and its version counter) but cut from the graph."""
-        return _make(self.data, versions=self._versions)
+        return wrap(self.data, versions=self._versions)
 
     def detach_(self) -> Tensor:
         self._node = None

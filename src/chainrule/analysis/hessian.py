@@ -22,8 +22,8 @@ from chainrule.analysis._common import (
     to_vector,
 )
 from chainrule.autograd.engine import grad
-from chainrule.creation import as_tensor
-from chainrule.tensor import Tensor, _make
+from chainrule.creation import as_tensor, from_numpy
+from chainrule.tensor import Tensor
 
 
 def _dot(grads, vs):
@@ -93,16 +93,16 @@ class HessianOperator:
 
     def matvec(self, v) -> np.ndarray:
         """H v for a flat vector ``v`` of size n; returns a flat float64 NumPy vector."""
-        vs = [_make(a) for a in from_vector(v, self.params)]
+        vs = [from_numpy(a) for a in from_vector(v, self.params)]
         if self._grads is not None:
-            return to_vector([_make(h) for h in
+            return to_vector([from_numpy(h) for h in
                               _second_backward(self._grads, self.params, vs, True)])
         total, count = np.zeros(self.n), 0
         for batch in self.batches:
             loss, size = batch_loss(self.model, self.loss_fn, batch)
             grads = _first_backward(loss, self.params)
             hv = _second_backward(grads, self.params, vs, False)
-            total += size * to_vector([_make(h) for h in hv])
+            total += size * to_vector([from_numpy(h) for h in hv])
             count += size
         if count == 0:
             raise ValueError("HessianOperator: data holds no batch")
@@ -137,7 +137,7 @@ def _structure(params, v):
     if len(params) == 1 and tuple(getattr(v, "shape", ())) == tuple(params[0].shape):
         x = v if isinstance(v, Tensor) else as_tensor(v, dtype=params[0].dtype)
         return [x.detach()], "tensor"
-    return [_make(a) for a in from_vector(v, params)], "flat"
+    return [from_numpy(a) for a in from_vector(v, params)], "flat"
 
 
 def hvp(loss_fn, params, v):
@@ -167,10 +167,10 @@ def hvp(loss_fn, params, v):
                          f"{getattr(loss, 'shape', type(loss).__name__)}")
     hv = _second_backward(_first_backward(loss, params), params, vs, False)
     if form == "flat":
-        return _make(np.concatenate([h.ravel() for h in hv]))
+        return from_numpy(np.concatenate([h.ravel() for h in hv]))
     if form == "tensor" and single:
-        return _make(hv[0])
-    return tuple(_make(h) for h in hv)
+        return from_numpy(hv[0])
+    return tuple(from_numpy(h) for h in hv)
 
 
 def hessian(loss_fn, params) -> np.ndarray:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.mode import set_grad_enabled, state
-from chainrule.tensor import ARRAY_TYPES, Tensor, _make
+from chainrule.tensor import ARRAY_TYPES, Tensor, wrap
 
 
 def _topological_order(roots) -> list:
@@ -122,7 +122,7 @@ def _call_backward(node, g, create_graph):
     if tensor_mode:
         node._tensor_mode = True
         if not isinstance(g, Tensor):
-            g = _make(g)
+            g = wrap(g)
     elif node._tensor_mode:
         node._tensor_mode = False
     if state.anomaly:
@@ -140,7 +140,7 @@ def _call_backward(node, g, create_graph):
             "inputs"
         )
     if create_graph:
-        grads = tuple(_make(x) if isinstance(x, ARRAY_TYPES) else x for x in grads)
+        grads = tuple(wrap(x) if isinstance(x, ARRAY_TYPES) else x for x in grads)
     elif tensor_mode:
         grads = tuple(x.data if isinstance(x, Tensor) else x for x in grads)
     if state.anomaly:
@@ -163,19 +163,19 @@ def _accumulate_leaf(tensor, g, create_graph, shared=()):
             g = g.copy()
         if shared != ():
             shared.add(id(g))
-        tensor.grad = _make(g)
+        tensor.grad = wrap(g)
     else:
-        tensor.grad = _make(tensor.grad.data + g)
+        tensor.grad = wrap(tensor.grad.data + g)
 
 
 def _accumulate_retained(tensor, g, create_graph):
     """Accumulate into the .grad of a non-leaf that asked for it with retain_grad()."""
     if tensor.grad is None:
-        tensor.grad = g if isinstance(g, Tensor) else _make(g.copy())
+        tensor.grad = g if isinstance(g, Tensor) else wrap(g.copy())
     elif create_graph:
         tensor.grad = tensor.grad + g
     else:
-        tensor.grad = _make(tensor.grad.data + (g.data if isinstance(g, Tensor) else g))
+        tensor.grad = wrap(tensor.grad.data + (g.data if isinstance(g, Tensor) else g))
 
 
 def _as_list(x):
@@ -217,7 +217,7 @@ def _initial_grads(outputs, grad_outputs, create_graph, who):
                 f"{out.shape}"
             )
         if create_graph and not isinstance(g, Tensor):
-            g = _make(g)
+            g = wrap(g)
         grads.append(g)
     return grads
 
@@ -290,5 +290,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 )
             result.append(None)
         else:
-            result.append(g if isinstance(g, Tensor) else _make(g))
+            result.append(g if isinstance(g, Tensor) else wrap(g))
     return tuple(result) if not single or len(result) != 1 else (result[0],)

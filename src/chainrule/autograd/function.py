@@ -30,7 +30,7 @@ import weakref
 import numpy as np
 
 from chainrule.autograd.mode import state
-from chainrule.tensor import ARRAY_TYPES, Tensor, _make
+from chainrule.tensor import ARRAY_TYPES, Tensor, wrap
 
 
 def _root(array):
@@ -125,10 +125,10 @@ class Function:
             check_forward(cls.__name__, out)
         shared = _viewed_versions(out, parents) if out.base is not None else None
         if not (record and state.grad_enabled):
-            return _make(out, versions=shared)
+            return wrap(out, versions=shared)
         ctx.parents = parents
         ctx._versions = versions
-        result = _make(out, ctx, shared)
+        result = wrap(out, ctx, shared)
         for s in ctx._saved:
             if s is out:
                 ctx._out_ref = weakref.ref(result)
@@ -169,7 +169,7 @@ class Function:
             out = ref()
             if out is not None and out.data is array:
                 return out
-        return array if not isinstance(array, ARRAY_TYPES) else _make(array)
+        return array if not isinstance(array, ARRAY_TYPES) else wrap(array)
 
     def _check_versions(self) -> None:
         saved = self._saved

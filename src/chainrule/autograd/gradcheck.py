@@ -13,7 +13,7 @@ import numpy as np
 
 from chainrule.autograd.engine import grad
 from chainrule.autograd.mode import enable_grad, no_grad
-from chainrule.tensor import Tensor, _make
+from chainrule.tensor import Tensor, wrap
 
 
 class GradcheckError(RuntimeError):
@@ -53,7 +53,7 @@ def _analytical_vjp(outs, diff, vs):
     pairs = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
     if not pairs:
         return [np.zeros(t.shape) for t in diff]
-    gs = grad([o for o, _ in pairs], diff, [_make(v) for _, v in pairs], retain_graph=True,
+    gs = grad([o for o, _ in pairs], diff, [wrap(v) for _, v in pairs], retain_graph=True,
               allow_unused=True)
     return [np.zeros(t.shape) if g is None else g.data.astype(np.float64) for g, t in
             zip(gs, diff)]
@@ -160,7 +160,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     outs = _float_outputs(fn, inputs)
     if grad_outputs is None:
         rng = np.random.default_rng(seed + 1)
-        grad_outputs = tuple(_make(rng.standard_normal(o.shape)).requires_grad_()
+        grad_outputs = tuple(wrap(rng.standard_normal(o.shape)).requires_grad_()
                              for o in outs if o.requires_grad)
     grad_outputs = _as_tuple(grad_outputs)
     n = len(inputs)

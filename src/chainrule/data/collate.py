@@ -11,8 +11,8 @@ import numbers
 import numpy as np
 
 from chainrule import backend
-from chainrule.creation import as_tensor
-from chainrule.tensor import Tensor, _make
+from chainrule.creation import as_tensor, from_numpy
+from chainrule.tensor import Tensor
 
 
 def default_collate(samples: list):
@@ -39,7 +39,7 @@ def default_collate(samples: list):
     first = samples[0]
     if isinstance(first, Tensor):
         xp = backend.namespace(first.data)
-        return _make(xp.stack([s.data for s in samples]))
+        return from_numpy(xp.stack([s.data for s in samples]))
     if isinstance(first, np.ndarray):
         return as_tensor(np.stack(samples))
     if isinstance(first, (bool, np.bool_)):

@@ -16,9 +16,9 @@ import math
 import numpy as np
 
 from chainrule import backend
-from chainrule.creation import as_tensor
+from chainrule.creation import as_tensor, from_numpy
 from chainrule.data.collate import default_collate
-from chainrule.tensor import Tensor, _make
+from chainrule.tensor import Tensor
 
 
 class Dataset:
@@ -71,12 +71,12 @@ class TensorDataset(Dataset):
         return self.tensors[0].shape[0]
 
     def __getitem__(self, index):
-        return tuple(_make(t.data[index]) for t in self.tensors)
+        return tuple(from_numpy(t.data[index]) for t in self.tensors)
 
     def __getitems__(self, indices):
         """A whole batch: one fancy-indexing per tensor."""
         indices = np.asarray(indices, dtype=np.int64)
-        return tuple(_make(t.data[indices]) for t in self.tensors)
+        return tuple(from_numpy(t.data[indices]) for t in self.tensors)
 
 
 class Subset(Dataset):

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from chainrule import backend
+from chainrule.creation import from_numpy
 from chainrule.nn.losses import (  # re-exported: F.cross_entropy, ...
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -38,7 +39,7 @@ from chainrule.ops.reduce import softmax as _softmax
 from chainrule.ops.special import erf, heaviside, signum
 from chainrule.ops.special import softplus as _softplus
 from chainrule.ops.window import fold, unfold
-from chainrule.tensor import Tensor, _make
+from chainrule.tensor import Tensor
 
 # ---- other layer families: embedding; convolution and pooling (chainrule.ops.window) --------
 
@@ -214,7 +215,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError("batch_norm: running_mean and running_var are needed when "
                              "training=False")
         inv_std = 1.0 / np.sqrt(_stat_array(running_var, (c,)) + eps)
-        scale = _make(inv_std.astype(input.dtype, copy=False))
+        scale = from_numpy(inv_std.astype(input.dtype, copy=False))
         if weight is not None:
             scale = weight * scale
         shift = -(_stat_array(running_mean, (c,)).astype(input.dtype, copy=False)) * scale
@@ -271,7 +272,7 @@ def one_hot(input, num_classes=-1):
     if y.size and (y.min() < 0 or y.max() >= num_classes):
         bad = int(y[(y < 0) | (y >= num_classes)].ravel()[0])
         raise IndexError(f"one_hot: class {bad} is out of range for {num_classes} classes")
-    return _make((y[..., None] == np.arange(num_classes)).astype(np.int64))
+    return from_numpy((y[..., None] == np.arange(num_classes)).astype(np.int64))
 
 
 from chainrule.nn.layers.embedding import embedding  # noqa: E402,F401  (uses the layers above)

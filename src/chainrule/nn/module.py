@@ -14,8 +14,9 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.autograd.mode import no_grad
+from chainrule.creation import from_numpy
 from chainrule.nn.parameter import Parameter
-from chainrule.tensor import Tensor, _make
+from chainrule.tensor import Tensor
 
 
 class IncompatibleKeys(namedtuple("IncompatibleKeys",
@@ -308,7 +309,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = _make(np.zeros_like(p.grad.data))
+                p.grad = from_numpy(np.zeros_like(p.grad.data))
 
     def apply(self, fn) -> Module:
         """Call ``fn(module)`` on every sub-module (children first), then on this module."""
@@ -405,7 +406,7 @@ class Module:
                         continue
                     t.data = fn(t.data)
                     if t.grad is not None:
-                        t.grad = _make(fn(t.grad.data))
+                        t.grad = from_numpy(fn(t.grad.data))
         return self
 
     def to(self, *args, **kwargs) -> Module:

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.creation import from_numpy
 from chainrule.ops.movement import getitem, pad, stack
-from chainrule.tensor import Tensor, _make
+from chainrule.tensor import Tensor
 
 
 def _lengths_array(lengths, batch: int | None = None, max_len: int | None = None,
@@ -70,7 +71,7 @@ def lengths_to_mask(lengths, max_len: int | None = None, batch_first: bool = Fal
     if max_len is None:
         max_len = int(arr.max()) if arr.size else 0
     mask = step_mask(arr, max_len)[:, :, 0]
-    return _make(np.ascontiguousarray(mask.T) if batch_first else mask)
+    return from_numpy(np.ascontiguousarray(mask.T) if batch_first else mask)
 
 
 def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0) -> Tensor:
@@ -87,7 +88,7 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     Returns:
         The padded batch, (L, B, *) or (B, L, *).
     """
-    seqs = [s if isinstance(s, Tensor) else _make(np.asarray(s)) for s in sequences]
+    seqs = [s if isinstance(s, Tensor) else from_numpy(np.asarray(s)) for s in sequences]
     if not seqs:
         raise ValueError("pad_sequence: expected a non-empty sequence of tensors")
     trailing = {s.shape[1:] for s in seqs}

@@ -10,8 +10,9 @@ import math
 
 import numpy as np
 
+from chainrule.creation import from_numpy
 from chainrule.ops.movement import cat
-from chainrule.tensor import Tensor, _make
+from chainrule.tensor import Tensor
 
 
 def _params(parameters) -> list:
@@ -46,7 +47,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     grads = [p.grad for p in _params(parameters) if p.grad is not None]
     norm_type = float(norm_type)
     if not grads:
-        return _make(np.zeros((), dtype=np.float32))
+        return from_numpy(np.zeros((), dtype=np.float32))
     arrays = [g.data for g in grads]
     if math.isinf(norm_type):
         total = max(float(np.abs(a).max()) if a.size else 0.0 for a in arrays)
@@ -59,7 +60,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     if coef < 1.0 or math.isnan(coef):
         for g in grads:
             g.data = g.data * g.data.dtype.type(coef)
-    return _make(np.asarray(total, dtype=arrays[0].dtype))
+    return from_numpy(np.asarray(total, dtype=arrays[0].dtype))
 
 
 def clip_grad_value_(parameters, clip_value: float) -> None:
@@ -105,4 +106,4 @@ def grads_to_vector(parameters) -> Tensor:
     params = _params(parameters)
     parts = [np.zeros(p.data.size, dtype=p.dtype) if p.grad is None else p.grad.data.ravel()
              for p in params]
-    return _make(np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32))
+    return from_numpy(np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32))

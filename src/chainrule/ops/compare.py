@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.tensor import Tensor, _make
+from chainrule.tensor import Tensor, wrap
 
 
 def _raw(x):
@@ -13,7 +13,7 @@ def _raw(x):
 
 def _compare(fn):
     def op(a, b):
-        return _make(fn(_raw(a), _raw(b)))
+        return wrap(fn(_raw(a), _raw(b)))
 
     op.__name__ = fn.__name__
     op.__doc__ = f"Elementwise ``{fn.__name__}`` as a boolean tensor (no gradient)."
@@ -31,19 +31,19 @@ logical_or = _compare(np.logical_or)
 
 
 def logical_not(x):
-    return _make(np.logical_not(_raw(x)))
+    return wrap(np.logical_not(_raw(x)))
 
 
 def isnan(x):
-    return _make(np.isnan(_raw(x)))
+    return wrap(np.isnan(_raw(x)))
 
 
 def isinf(x):
-    return _make(np.isinf(_raw(x)))
+    return wrap(np.isinf(_raw(x)))
 
 
 def isfinite(x):
-    return _make(np.isfinite(_raw(x)))
+    return wrap(np.isfinite(_raw(x)))
 
 
 def allclose(a, b, rtol=1e-5, atol=1e-8) -> bool:

@@ -11,7 +11,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.ops import formula as fm
-from chainrule.tensor import Tensor, _make
+from chainrule.tensor import Tensor, wrap
 
 
 class Add(Function):
@@ -387,7 +387,7 @@ def cast(x, dtype):
     dtype = np.dtype(dtype)
     if dtype.kind in "fc":
         return Cast.apply(x, dtype)
-    return _make(x.data.astype(dtype))
+    return wrap(x.data.astype(dtype))
 
 
 def square(x):
@@ -408,4 +408,4 @@ def log1p(x):
 
 def sign(x):
     """-1, 0 or 1 (no gradient)."""
-    return _make(np.sign(x.data))
+    return wrap(np.sign(x.data))

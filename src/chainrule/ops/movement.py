@@ -10,7 +10,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.ops import formula as fm
-from chainrule.tensor import Tensor, _make, _shape_arg
+from chainrule.tensor import Tensor, _shape_arg, wrap
 
 
 class Reshape(Function):
@@ -373,7 +373,7 @@ def clone(x):
     """A copy that stays in the graph (gradient passes through unchanged)."""
     from chainrule.ops.elementwise import add
 
-    return add(x, 0.0) if x.requires_grad else _make(x.data.copy())
+    return add(x, 0.0) if x.requires_grad else wrap(x.data.copy())
 
 
 def contiguous(x):

@@ -25,7 +25,7 @@ from chainrule.ops.window import (
     offset_slices,
     pad_array,
 )
-from chainrule.tensor import Tensor, _make
+from chainrule.tensor import Tensor, wrap
 
 
 # ---- geometry --------------------------------------------------------------------------------
@@ -237,7 +237,7 @@ def _max_pool(op, n, x, kernel_size, stride, padding, dilation, ceil_mode, retur
     rows, cols, _ = _positions(idx, kernel, geom, 0)
     (pt, _), (pl, _) = geom.padding
     flat = (rows - pt) * images.shape[3] + (cols - pl)
-    return _restore(y, x, n), _restore(_make(flat.astype(np.int64)), x, n)
+    return _restore(y, x, n), _restore(wrap(flat.astype(np.int64)), x, n)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: A002
@@ -367,8 +367,8 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
         raise ValueError(f"adaptive_avg_pool2d: output_size {tuple(output_size)} must be "
                          "positive")
     xp = backend.namespace(input.data)
-    ph = _make(xp.asarray(adaptive_pool_matrix(input.shape[-2], h, input.dtype)))
-    pw = _make(xp.asarray(adaptive_pool_matrix(input.shape[-1], w, input.dtype).T))
+    ph = wrap(xp.asarray(adaptive_pool_matrix(input.shape[-2], h, input.dtype)))
+    pw = wrap(xp.asarray(adaptive_pool_matrix(input.shape[-1], w, input.dtype).T))
     return matmul(matmul(ph, input), pw)
 
 
@@ -383,4 +383,4 @@ def adaptive_avg_pool1d(input, output_size):  # noqa: A002
                          f"output_size, got shape {input.shape} and {output_size}")
     xp = backend.namespace(input.data)
     p = adaptive_pool_matrix(input.shape[-1], int(output_size), input.dtype)
-    return matmul(input, _make(xp.asarray(p.T)))
+    return matmul(input, wrap(xp.asarray(p.T)))

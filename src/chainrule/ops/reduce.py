@@ -11,7 +11,7 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.ops import formula as fm
 from chainrule.ops.elementwise import log, sqrt, where
-from chainrule.tensor import Tensor, ValuesIndices, _make
+from chainrule.tensor import Tensor, ValuesIndices, wrap
 
 
 def normalize_dims(dim, ndim, op="reduction"):
@@ -239,8 +239,8 @@ def _arg_extremum(x, dim, keepdim, largest):
     find = data.argmax if largest else data.argmin
     if dim is None:
         index = np.asarray(find(), dtype=np.int64)
-        return _make(index.reshape((1,) * data.ndim) if keepdim else index)
-    return _make(np.asarray(find(axis=dim, keepdims=keepdim), dtype=np.int64))
+        return wrap(index.reshape((1,) * data.ndim) if keepdim else index)
+    return wrap(np.asarray(find(axis=dim, keepdims=keepdim), dtype=np.int64))
 
 
 def argmax(x, dim=None, keepdim=False):

@@ -21,7 +21,8 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.autograd.mode import enable_grad
-from chainrule.tensor import Tensor, _make
+from chainrule.creation import from_numpy
+from chainrule.tensor import Tensor
 
 # Hyper-parameters checked for every group: key -> (name in the error message, lowest allowed
 # value, highest allowed value, whether the highest value itself is allowed).
@@ -142,7 +143,7 @@ class Optimizer:
                 if set_to_none or p.grad is None:
                     p.grad = None
                 elif p.grad._node is not None:  # a gradient with a graph (create_graph=True)
-                    p.grad = _make(np.zeros_like(p.grad.data))
+                    p.grad = from_numpy(np.zeros_like(p.grad.data))
                 else:
                     p.grad.data[...] = 0
 

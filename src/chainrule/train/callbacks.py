@@ -21,7 +21,8 @@ import warnings
 
 import numpy as np
 
-from chainrule.tensor import Tensor, _make
+from chainrule.creation import from_numpy
+from chainrule.tensor import Tensor
 
 _HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
           "on_train_batch_begin", "on_train_batch_end", "on_test_begin", "on_test_end",
@@ -161,7 +162,7 @@ class EarlyStopping(Callback):
             self.stopped_epoch = epoch
             self.trainer.stop_training = True
             if self.restore_best_weights and self.best_weights is not None:
-                self.model.load_state_dict({k: _make(v) for k, v in self.best_weights.items()})
+                self.model.load_state_dict({k: from_numpy(v) for k, v in self.best_weights.items()})
 
 
 class ModelCheckpoint(Callback):

@@ -21,9 +21,10 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.autograd.mode import no_grad
+from chainrule.creation import from_numpy
 from chainrule.data.dataset import Dataset, TensorDataset
 from chainrule.data.loader import DataLoader
-from chainrule.tensor import ARRAY_TYPES, Tensor, _make
+from chainrule.tensor import ARRAY_TYPES, Tensor
 from chainrule.train.callbacks import CallbackList
 from chainrule.train.history import History
 from chainrule.train.metrics import get_metric
@@ -316,7 +317,7 @@ class Trainer:
                     outputs.append(self.forward(self._to_device(x)).data)
         finally:
             self.model.train(was_training)
-        return _make(backend.namespace(*outputs).concatenate(outputs))
+        return from_numpy(backend.namespace(*outputs).concatenate(outputs))
 
     # ---- checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -10,12 +10,13 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.autograd.mode import no_grad
+from chainrule.creation import from_numpy
 from chainrule.nn.init import normal_
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.ops.elementwise import where
 from chainrule.ops.movement import getitem
-from chainrule.tensor import Tensor, _make
+from chainrule.tensor import Tensor
 
 
 def _indices(input, num_embeddings, who):
@@ -112,7 +113,7 @@ class Embedding(Module):
         self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
         if _weight is None:
             dtype = np.dtype(dtype if dtype is not None else backend.DEFAULT_FLOAT)
-            self.weight = Parameter(_make(np.zeros((self.num_embeddings, self.embedding_dim),
+            self.weight = Parameter(from_numpy(np.zeros((self.num_embeddings, self.embedding_dim),
                                                    dtype=dtype)))
             self.reset_parameters()
         else:
@@ -133,11 +134,11 @@ class Embedding(Module):
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
                         norm_type=2.0):
         """An Embedding holding the given (V, D) vectors, frozen unless ``freeze=False``."""
-        data = embeddings if isinstance(embeddings, Tensor) else _make(np.asarray(embeddings))
+        data = embeddings if isinstance(embeddings, Tensor) else from_numpy(np.asarray(embeddings))
         if data.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape "
                              f"{data.shape}")
-        weight = Parameter(_make(data.data.copy()), requires_grad=not freeze)
+        weight = Parameter(from_numpy(data.data.copy()), requires_grad=not freeze)
         return cls(data.shape[0], data.shape[1], padding_idx, max_norm, norm_type,
                    _weight=weight)
 

@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 
 from chainrule import backend
+from chainrule.creation import from_numpy
 from chainrule.nn.init import uniform_
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
@@ -31,7 +32,7 @@ from chainrule.nn.rnn_utils import step_mask
 from chainrule.ops.linalg import linear
 from chainrule.ops.movement import cat, stack
 from chainrule.ops.recurrent import gru_sequence, lstm_sequence, rnn_sequence
-from chainrule.tensor import Tensor, _make
+from chainrule.tensor import Tensor
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -86,7 +87,8 @@ class RNNBase(Module):
                 if self.bias:
                     shapes.update(bias_ih=(gates,), bias_hh=(gates,))
                 for kind, shape in shapes.items():
-                    setattr(self, kind + suffix, Parameter(_make(np.zeros(shape, dtype=dtype))))
+                    weight = Parameter(from_numpy(np.zeros(shape, dtype=dtype)))
+                    setattr(self, kind + suffix, weight)
                     self._flat_weights_names.append(kind + suffix)
         self.reset_parameters()
 
@@ -127,7 +129,7 @@ class RNNBase(Module):
         count = self.num_layers * (2 if self.bidirectional else 1)
         if hx is None:
             xp = backend.namespace(self.weight_hh_l0.data)
-            return [_make(xp.zeros((batch, self.hidden_size), dtype=dtype))] * count
+            return [from_numpy(xp.zeros((batch, self.hidden_size), dtype=dtype))] * count
         expected = (count, self.hidden_size) if unbatched else (count, batch, self.hidden_size)
         if not isinstance(hx, Tensor) or hx.shape != expected:
             got = hx.shape if isinstance(hx, Tensor) else type(hx).__name__
@@ -332,11 +334,11 @@ class RNNCellBase(Module):
         self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), bias
         dtype = np.dtype(dtype if dtype is not None else backend.DEFAULT_FLOAT)
         gates = self._gates * self.hidden_size
-        self.weight_ih = Parameter(_make(np.zeros((gates, self.input_size), dtype=dtype)))
-        self.weight_hh = Parameter(_make(np.zeros((gates, self.hidden_size), dtype=dtype)))
+        self.weight_ih = Parameter(from_numpy(np.zeros((gates, self.input_size), dtype=dtype)))
+        self.weight_hh = Parameter(from_numpy(np.zeros((gates, self.hidden_size), dtype=dtype)))
         if bias:
-            self.bias_ih = Parameter(_make(np.zeros((gates,), dtype=dtype)))
-            self.bias_hh = Parameter(_make(np.zeros((gates,), dtype=dtype)))
+            self.bias_ih = Parameter(from_numpy(np.zeros((gates,), dtype=dtype)))
+            self.bias_hh = Parameter(from_numpy(np.zeros((gates,), dtype=dtype)))
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
@@ -354,7 +356,7 @@ class RNNCellBase(Module):
         name = f"{type(self).__name__}(hidden_size={self.hidden_size})"
         if hx is None:
             xp = backend.namespace(self.weight_hh.data)
-            return _make(xp.zeros((batch, self.hidden_size), dtype=dtype))
+            return from_numpy(xp.zeros((batch, self.hidden_size), dtype=dtype))
         expected = (self.hidden_size,) if unbatched else (batch, self.hidden_size)
         if not isinstance(hx, Tensor) or hx.shape != expected:
             got = hx.shape if isinstance(hx, Tensor) else type(hx).__name__
