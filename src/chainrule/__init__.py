@@ -8,6 +8,8 @@ Example:
     >>> w.grad                                   # tensor([12.])
 """
 
+# NOTE: tensor first: it imports the ops and the engine once Tensor is defined (the one cycle).
+from chainrule.tensor import Tensor  # noqa: F401, I001
 from chainrule import autograd  # noqa: F401
 from chainrule.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from chainrule.backend import (  # noqa: F401
@@ -46,7 +48,6 @@ from chainrule.creation import (  # noqa: F401
 )
 from chainrule.ops import *  # noqa: F401,F403
 from chainrule.ops import abs, max, min, pow, sum  # noqa: F401,A004
-from chainrule.tensor import Tensor  # noqa: F401
 
 __version__ = "0.1.0"
 

@@ -8,6 +8,7 @@ it record graph nodes (see :mod:`chainrule.autograd.function`) and ``backward()`
 
 from __future__ import annotations
 
+import weakref
 from collections import namedtuple
 
 import numpy as np
@@ -75,8 +76,6 @@ class Tensor:
     __array_ufunc__ = None  # make NumPy defer to Tensor's reflected operators
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        from chainrule.creation import to_array
-
         self.data = to_array(data, dtype)
         self.grad = None
         self._node = None
@@ -226,9 +225,7 @@ class Tensor:
 
         See :func:`chainrule.autograd.backward`; a scalar needs no ``gradient``.
         """
-        from chainrule.autograd.engine import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs)
+        _engine.backward(self, gradient, retain_graph, create_graph, inputs)
 
     @property
     def _version(self) -> int:
@@ -260,15 +257,11 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor during backward."""
-        import weakref
-
         if self._node is not None:
             self._node._retained = weakref.ref(self)
 
     # ---- in-place -----------------------------------------------------------------------------
     def _inplace(self, name):
-        from chainrule.autograd.mode import state
-
         if state.grad_enabled and self.requires_grad:
             raise RuntimeError(
                 f"{name}: in-place operation on a tensor that requires grad (shape {self.shape}); "
@@ -403,7 +396,7 @@ class Tensor:
 _METHODS = (
     "exp log sqrt sin cos tanh sigmoid relu abs neg sign clamp clip pow maximum minimum "
     "sum mean max min var std logsumexp argmax argmin norm softmax log_softmax "
-    "reshape view flatten transpose permute squeeze unsqueeze expand expand_as broadcast_to "
+    "reshape view flatten transpose permute squeeze unsqueeze expand expand_as broadcast_to sum_to "
     "split chunk repeat clone contiguous t type_as view_as reshape_as "
     "eq ne lt le gt ge isnan isinf isfinite allclose log1p square rsqrt reciprocal"
 ).split()
@@ -421,4 +414,10 @@ def _bind(name):
 for _name in _METHODS:
     setattr(Tensor, _name, _bind(_name))
 
-from chainrule import ops as _ops  # noqa: E402  (ops build on Tensor)
+# NOTE: chainrule's one import cycle. A Tensor's methods are calls into the ops, the engine and
+# the creation functions, and those are built on Tensor; so they are imported here, once Tensor
+# exists (``chainrule/__init__.py`` imports this module first).
+from chainrule import ops as _ops  # noqa: E402
+from chainrule.autograd import engine as _engine  # noqa: E402
+from chainrule.autograd.mode import state  # noqa: E402
+from chainrule.creation import to_array  # noqa: E402

@@ -22,13 +22,10 @@ def check_backward(op: str, grads) -> None:
     for i, g in enumerate(grads):
         if g is None:
             continue
-        from chainrule.tensor import Tensor
-
-        data = g.data if isinstance(g, Tensor) else g
-        if hasattr(data, "dtype") and _bad(data):
+        if hasattr(g, "dtype") and _bad(g):
             raise FloatingPointError(
                 f"anomaly: {op}Backward returned NaN/Inf in its gradient for input {i} "
-                f"(shape {data.shape})"
+                f"(shape {g.shape})"
             )
 
 

@@ -3,18 +3,23 @@
 The chain rule dy/dx_i = sum_k dy/du_k du_k/dx_i is applied node by node in reverse
 topological order. The order is found iteratively (no recursion: an unrolled RNN or a
 10,000-operation chain is deep). Gradients of a node's several consumers are summed before the
-node runs. A gradient whose shape differs from its input's because forward broadcast is reduced
-back here, in one place (``sum_to``).
+node runs. Every gradient must have its input's shape (an op whose inputs broadcast reduces its
+gradients itself, see ``ops.movement.Broadcasting``); one that does not is an error naming the
+op and both shapes. A gradient of another floating dtype is converted to the input's.
 
-Two execution modes: without ``create_graph`` the backward formulas run on raw arrays (fast);
-with ``create_graph=True`` they run on Tensors, recording a graph of the backward pass itself, so
-that gradients of gradients (Hessian-vector products) come from the same formulas.
+The engine is the one place that chooses how a node's backward runs: a built-in ``Primitive``
+runs its formula on raw arrays when no graph is wanted (fast), and on Tensors with
+``create_graph=True``, recording a graph of the backward pass itself, so that gradients of
+gradients (Hessian-vector products) come from the same formulas. A user-defined ``Function``
+always runs on Tensors, as in PyTorch.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from chainrule.autograd.anomaly import check_backward
+from chainrule.autograd.function import Primitive
 from chainrule.autograd.mode import set_grad_enabled, state
 from chainrule.tensor import ARRAY_TYPES, Tensor, wrap
 
@@ -46,24 +51,16 @@ def _topological_order(roots) -> list:
     return order
 
 
-def _reduce_to(grad, tensor, node):
-    """Bring ``grad`` to ``tensor``'s shape (undoing broadcasting) and dtype."""
+def _conform(grad, tensor, node):
+    """Check ``grad`` has ``tensor``'s shape and bring it to ``tensor``'s dtype."""
     if grad.shape != tensor.data.shape:
-        from chainrule.ops.formula import sum_to
-
-        try:
-            grad = sum_to(grad, tensor.data.shape)
-        except ValueError:
-            raise RuntimeError(
-                f"{node.name}: backward returned a gradient of shape {grad.shape} for an input of "
-                f"shape {tensor.shape}"
-            ) from None
+        raise RuntimeError(
+            f"{node.name if node is not None else 'backward'}: backward returned a gradient of "
+            f"shape {tuple(grad.shape)} for an input of shape {tensor.shape}"
+        )
     if grad.dtype != tensor.data.dtype:
-        if isinstance(grad, Tensor):
-            from chainrule.ops.elementwise import cast
-
-            return cast(grad, tensor.data.dtype)
-        grad = grad.astype(tensor.data.dtype)
+        grad = grad.to(tensor.data.dtype) if isinstance(grad, Tensor) \
+            else grad.astype(tensor.data.dtype)
     return grad
 
 
@@ -85,7 +82,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
         if not isinstance(g, (Tensor, *ARRAY_TYPES)):
             g = np.asarray(g)  # NumPy returns scalars for 0-d results
         if g.shape != tensor.data.shape or g.dtype != tensor.data.dtype:
-            g = _reduce_to(g, tensor, node)
+            g = _conform(g, tensor, node)
         if wanted is not None:
             i = wanted.get(id(tensor))
             if i is not None:
@@ -118,20 +115,16 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
 
 def _call_backward(node, g, create_graph):
     """Run one node's backward in the right mode and return one gradient per argument."""
-    tensor_mode = create_graph or not node.formula_backward
-    if tensor_mode:
-        node._tensor_mode = True
-        if not isinstance(g, Tensor):
-            g = wrap(g)
-    elif node._tensor_mode:
-        node._tensor_mode = False
+    as_tensors = create_graph or not isinstance(node, Primitive)
+    if as_tensors and not isinstance(g, Tensor):
+        g = wrap(g)
     if state.anomaly:
         try:
-            grads = type(node).backward(node, g)
+            grads = node.vjp(g, as_tensors)
         except FloatingPointError as err:
             raise FloatingPointError(f"anomaly in {node.name}Backward: {err}") from err
     else:
-        grads = type(node).backward(node, g)
+        grads = node.vjp(g, as_tensors)
     if not isinstance(grads, tuple):
         grads = (grads,)
     if len(grads) != len(node.parents):
@@ -141,12 +134,10 @@ def _call_backward(node, g, create_graph):
         )
     if create_graph:
         grads = tuple(wrap(x) if isinstance(x, ARRAY_TYPES) else x for x in grads)
-    elif tensor_mode:
+    elif as_tensors:
         grads = tuple(x.data if isinstance(x, Tensor) else x for x in grads)
     if state.anomaly:
-        from chainrule.autograd.anomaly import check_backward
-
-        check_backward(node.name, grads)
+        check_backward(node.name, [x.data if isinstance(x, Tensor) else x for x in grads])
     return grads
 
 

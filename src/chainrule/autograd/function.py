@@ -1,16 +1,17 @@
-"""`Function`: one node of the computational graph, a forward and its backward.
+"""`Function` and `Primitive`: one node of the computational graph, a forward and its backward.
 
-A Function's ``forward(ctx, *args)`` works on raw arrays (Tensor arguments arrive as their
-``.data``; other arguments such as axes or shapes arrive unchanged) and returns one array.
-``backward(ctx, grad_output)`` returns one gradient per argument (``None`` where there is none).
+A node's ``forward(ctx, *args)`` works on raw arrays (Tensor arguments arrive as their ``.data``;
+other arguments such as axes or shapes arrive unchanged) and returns one array.
 
-Built-in operations set ``formula_backward = True``: their backward formulas are written only with
-operators and the functions of :mod:`chainrule.ops.formula`, so the same formula runs on raw arrays
-when no graph is wanted (fast) and on Tensors when ``create_graph=True`` (so second derivatives come
-from the same code). User-defined Functions keep the default ``False`` and always receive Tensors
-in backward, as in PyTorch.
+- ``Function`` is the base of user-defined operations, as in PyTorch: ``backward(ctx,
+  grad_output)`` receives Tensors and reads what forward saved from ``ctx.saved_tensors``.
+- ``Primitive`` is the base of chainrule's built-in operations. Its ``backward(ctx, grad_output,
+  *saved)`` receives what forward saved as arguments and is a formula written only with
+  operators and the formula functions of :mod:`chainrule.ops` (each one an array function paired
+  with its op). The engine alone chooses how it runs: on raw arrays when no graph is wanted
+  (fast), on Tensors when ``create_graph=True``, so second derivatives come from the same code.
 
-Example:
+Example (a user-defined operation):
     >>> class Cube(Function):
     ...     @staticmethod
     ...     def forward(ctx, x):
@@ -29,6 +30,7 @@ import weakref
 
 import numpy as np
 
+from chainrule.autograd.anomaly import check_forward
 from chainrule.autograd.mode import state
 from chainrule.tensor import ARRAY_TYPES, Tensor, wrap
 
@@ -60,17 +62,24 @@ def _viewed_versions(out, parents):
     return None
 
 
-class Function:
-    """Base class of every differentiable operation (see the module docstring)."""
+def _sum_to_input(grad, parent):
+    """``grad`` summed over the axes that broadcasting ``parent`` would add or stretch."""
+    if not isinstance(grad, Tensor) or parent is None or grad.shape == parent.shape:
+        return grad
+    try:
+        return grad.sum_to(parent.shape)
+    except ValueError:
+        return grad  # not a broadcast of the input's shape: the engine names the op and shapes
 
-    formula_backward = False
+
+class Function:
+    """Base class of user-defined differentiable operations (see the module docstring)."""
 
     # Defaults shared by all nodes (set per node only when they differ).
     _saved = ()
     _out_ref = None
     _out_version = 0
     _retained = None
-    _tensor_mode = False
 
     # Set on each node by apply(): the parent Tensors (None for non-Tensor arguments), which of
     # them need a gradient, and what forward saved for backward.
@@ -120,8 +129,6 @@ class Function:
             raw, out = out, np.asarray(out)  # NumPy returns scalars for 0-d results
             ctx._saved = tuple(out if s is raw else s for s in ctx._saved)
         if state.anomaly:
-            from chainrule.autograd.anomaly import check_forward
-
             check_forward(cls.__name__, out)
         shared = _viewed_versions(out, parents) if out.base is not None else None
         if not (record and state.grad_enabled):
@@ -143,10 +150,18 @@ class Function:
 
     @property
     def saved_tensors(self) -> tuple:
-        """What forward saved: raw arrays in fast backward, Tensors when building a graph.
+        """What forward saved, as Tensors.
 
-        In Tensor mode a saved input is the input Tensor itself and a saved output is the output
-        Tensor, so formulas using them are differentiable; other saved arrays are constants.
+        A saved input is the input Tensor itself and a saved output is the output Tensor, so
+        formulas using them are differentiable; other saved arrays become constant Tensors.
+        """
+        return tuple(wrap(s) if isinstance(s, ARRAY_TYPES) else s for s in self.unpack(True))
+
+    def unpack(self, as_tensors: bool) -> tuple:
+        """What forward saved, after checking it is still there and unchanged.
+
+        With ``as_tensors`` a saved input or output is replaced by its Tensor (so that a formula
+        using it records a graph); every other saved value is returned as it was saved.
         """
         saved = self._saved
         if saved is None:
@@ -156,11 +171,11 @@ class Function:
                 ".backward(retain_graph=True) the first time if you need to"
             )
         self._check_versions()
-        if not self._tensor_mode:
+        if not as_tensors:
             return saved
-        return tuple(self._as_tensor(s) for s in saved)
+        return tuple(self._tensor_of(s) for s in saved)
 
-    def _as_tensor(self, array):
+    def _tensor_of(self, array):
         for p in self.parents:
             if p is not None and p.data is array:
                 return p
@@ -169,7 +184,19 @@ class Function:
             out = ref()
             if out is not None and out.data is array:
                 return out
-        return array if not isinstance(array, ARRAY_TYPES) else wrap(array)
+        return array
+
+    def vjp(self, grad_output, as_tensors: bool) -> tuple:
+        """The node's vector-Jacobian product: one gradient per argument of forward.
+
+        Called by the engine, which chooses ``as_tensors``; a user-defined Function always
+        runs on Tensors. As in PyTorch, a gradient returned in the broadcast shape of an input
+        is summed back to that input's shape; any other shape is an error (raised by the engine).
+        """
+        grads = type(self).backward(self, grad_output)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        return tuple(_sum_to_input(g, p) for g, p in zip(grads, self.parents))
 
     def _check_versions(self) -> None:
         saved = self._saved
@@ -202,3 +229,30 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
+
+
+class Primitive(Function):
+    """Base class of chainrule's built-in operations: a forward and a backward formula.
+
+    ``forward(ctx, *arrays)`` computes the result on arrays and saves with
+    ``ctx.save_for_backward`` what the derivative needs; ``backward(ctx, grad_output, *saved)``
+    returns one gradient per argument (``None`` where none is needed, see
+    ``ctx.needs_input_grad``). The formula uses operators and the formula functions of
+    :mod:`chainrule.ops` only, so it runs unchanged on arrays (no graph, fast) and on Tensors
+    (a graph of the backward pass, for second derivatives); the engine chooses which. Saved
+    values that are neither an input nor the output (masks, indices) stay arrays: constants.
+
+    Example:
+        >>> class Square(Primitive):
+        ...     # z = a^2 ; dz/da = 2a
+        ...     @staticmethod
+        ...     def forward(ctx, a):
+        ...         ctx.save_for_backward(a)
+        ...         return a * a
+        ...     @staticmethod
+        ...     def backward(ctx, grad_output, a):
+        ...         return 2 * a * grad_output
+    """
+
+    def vjp(self, grad_output, as_tensors: bool) -> tuple:
+        return type(self).backward(self, grad_output, *self.unpack(as_tensors))

@@ -1,23 +1,24 @@
 """Elementwise primitives: each forward beside its derivative.
 
-Binary operations broadcast like NumPy; the engine reduces each gradient back to its input's
-shape (``sum_to``), so the formulas below are written for equal shapes. Backward formulas use
-only operators and :mod:`chainrule.ops.formula`, so they are differentiable themselves.
+Binary operations broadcast like NumPy: they are ``Broadcasting`` primitives, whose gradients
+are reduced back to each input's shape (``sum_to``), so the formulas below are written for equal
+shapes. Backward formulas use only operators and the formula functions (:mod:`.formula`), so
+they are differentiable themselves.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from chainrule.autograd.function import Function
+from chainrule.autograd.function import Primitive
 from chainrule.ops import formula as fm
+from chainrule.ops.formula import formula
+from chainrule.ops.movement import Broadcasting
 from chainrule.tensor import Tensor, wrap
 
 
-class Add(Function):
+class Add(Broadcasting):
     """z = a + b ; dz/da = 1, dz/db = 1."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -28,10 +29,8 @@ class Add(Function):
         return g, g
 
 
-class Sub(Function):
+class Sub(Broadcasting):
     """z = a - b ; dz/da = 1, dz/db = -1."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -42,10 +41,8 @@ class Sub(Function):
         return g, (-g if ctx.needs_input_grad[1] else None)
 
 
-class Mul(Function):
+class Mul(Broadcasting):
     """z = a * b ; dz/da = b, dz/db = a."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -53,16 +50,13 @@ class Mul(Function):
         return a * b
 
     @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
+    def backward(ctx, g, a, b):
         na, nb = ctx.needs_input_grad
         return (g * b if na else None), (g * a if nb else None)
 
 
-class Div(Function):
+class Div(Broadcasting):
     """z = a / b ; dz/da = 1/b, dz/db = -a/b^2."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -70,17 +64,14 @@ class Div(Function):
         return a / b
 
     @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
+    def backward(ctx, g, a, b):
         ga = g / b
         return (ga if ctx.needs_input_grad[0] else None), \
             (-ga * a / b if ctx.needs_input_grad[1] else None)
 
 
-class Neg(Function):
+class Neg(Primitive):
     """z = -a."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, a):
@@ -91,59 +82,38 @@ class Neg(Function):
         return -g
 
 
-class Pow(Function):
+class Pow(Broadcasting):
     """z = a ** b ; dz/da = b a^(b-1), dz/db = a^b log a (0 where a = 0 and b >= 0).
 
     NOTE: a negative base with a fractional exponent gives NaN, as in NumPy, not an exception.
     """
 
-    formula_backward = True
-
     @staticmethod
     def forward(ctx, a, b):
         with np.errstate(invalid="ignore", divide="ignore"):
             out = a ** b
+        # NOTE: constants of the derivative, from the arrays: where the exponent is 0
+        # (d/da a^0 = 0 everywhere; the formula would give 0 * inf = NaN at a = 0) and where
+        # the base is 0 with b >= 0 (d/db 0^b = 0; the formula would take log 0).
+        na, nb = ctx.needs_input_grad
+        ctx.b_zero = (b == 0) if na and np.any(b == 0) else None
+        ctx.a_zero = ((a == 0) & (b >= 0)) if nb else None
         ctx.save_for_backward(a, b, out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        a, b, out = ctx.saved_tensors
+    def backward(ctx, g, a, b, out):
         na, nb = ctx.needs_input_grad
-        a_raw = a.data if isinstance(a, Tensor) else a
-        b_raw = b.data if isinstance(b, Tensor) else b
         with np.errstate(invalid="ignore", divide="ignore"):
             ga = gb = None
             if na:
                 ga = g * b * a ** (b - 1)
-                # NOTE: d/da a^0 = 0 everywhere; the formula would give 0 * inf = NaN at a = 0.
-                if np.any(b_raw == 0):
-                    ga = fm.where(b_raw == 0, 0.0, ga)
+                if ctx.b_zero is not None:
+                    ga = fm.where(ctx.b_zero, 0.0, ga)
             if nb:
-                zero = (a_raw == 0) & (b_raw >= 0)
-                safe_a = fm.where(zero, 1.0, a)
-                gb = fm.where(zero, 0.0, g * out * fm.log(safe_a))
+                safe_a = fm.where(ctx.a_zero, 1.0, a)
+                gb = fm.where(ctx.a_zero, 0.0, g * out * fm.log(safe_a))
         return ga, gb
-
-
-def _unary(name, fn, grad, save="input"):
-    """Build a unary primitive from its forward ``fn`` and ``grad(g, saved)``."""
-
-    def forward(ctx, a):
-        out = fn(a)
-        ctx.save_for_backward(a if save == "input" else out)
-        return out
-
-    def backward(ctx, g):
-        (s,) = ctx.saved_tensors
-        return grad(g, s)
-
-    return type(name, (Function,), {
-        "formula_backward": True,
-        "forward": staticmethod(forward),
-        "backward": staticmethod(backward),
-        "__doc__": f"Elementwise {name.lower()} and its derivative.",
-    })
 
 
 def _sigmoid_array(x):
@@ -153,64 +123,141 @@ def _sigmoid_array(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-Exp = _unary("Exp", np.exp, lambda g, y: g * y, save="output")
-Log = _unary("Log", np.log, lambda g, x: g / x)
-Sqrt = _unary("Sqrt", np.sqrt, lambda g, y: g / (2 * y), save="output")
-Sin = _unary("Sin", np.sin, lambda g, x: g * fm.cos(x))
-Cos = _unary("Cos", np.cos, lambda g, x: -g * fm.sin(x))
-Tanh = _unary("Tanh", np.tanh, lambda g, y: g * (1 - y * y), save="output")
-Sigmoid = _unary("Sigmoid", _sigmoid_array, lambda g, y: g * y * (1 - y), save="output")
-
-
-class Relu(Function):
-    """z = max(0, a) ; dz/da = 1 where a > 0, else 0 (the subgradient at 0 is 0)."""
-
-    formula_backward = True
+class Exp(Primitive):
+    """z = e^a ; dz/da = e^a = z."""
 
     @staticmethod
     def forward(ctx, a):
-        mask = a > 0
-        ctx.save_for_backward(mask)
-        return a * mask
+        out = np.exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g, out):
+        return g * out
+
+
+class Log(Primitive):
+    """z = ln a ; dz/da = 1 / a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.log(a)
+
+    @staticmethod
+    def backward(ctx, g, a):
+        return g / a
+
+
+class Sqrt(Primitive):
+    """z = sqrt(a) ; dz/da = 1 / (2 z)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g, out):
+        return g / (2 * out)
+
+
+class Sin(Primitive):
+    """z = sin a ; dz/da = cos a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.sin(a)
+
+    @staticmethod
+    def backward(ctx, g, a):
+        return g * fm.cos(a)
+
+
+class Cos(Primitive):
+    """z = cos a ; dz/da = -sin a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.cos(a)
+
+    @staticmethod
+    def backward(ctx, g, a):
+        return -g * fm.sin(a)
+
+
+class Tanh(Primitive):
+    """z = tanh a ; dz/da = 1 - z^2."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.tanh(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g, out):
+        return g * (1 - out * out)
+
+
+class Sigmoid(Primitive):
+    """z = 1 / (1 + e^-a) ; dz/da = z (1 - z)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = _sigmoid_array(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g, out):
+        return g * out * (1 - out)
+
+
+class Relu(Primitive):
+    """z = max(0, a) ; dz/da = 1 where a > 0, else 0 (the subgradient at 0 is 0)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.mask = a > 0
+        return a * ctx.mask
 
     @staticmethod
     def backward(ctx, g):
-        (mask,) = ctx.saved_tensors
-        return g * mask
+        return g * ctx.mask
 
 
-class Abs(Function):
+class Abs(Primitive):
     """z = |a| ; dz/da = sign(a) (0 at 0)."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, a):
-        ctx.save_for_backward(np.sign(a))
+        ctx.sign = np.sign(a)
         return np.abs(a)
 
     @staticmethod
     def backward(ctx, g):
-        (sign,) = ctx.saved_tensors
-        return g * sign
+        return g * ctx.sign
 
 
-class Maximum(Function):
+class Maximum(Broadcasting):
     """z = max(a, b) elementwise; at ties the gradient is split evenly (1/2 each)."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, a, b, largest=True):
         wins = (a > b) if largest else (a < b)
         weight = wins + 0.5 * (a == b)
         dtype = np.result_type(a, b)
-        ctx.save_for_backward(weight.astype(dtype, copy=False))
+        ctx.weight = weight.astype(dtype, copy=False)
         return np.maximum(a, b) if largest else np.minimum(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        (w,) = ctx.saved_tensors
+        w = ctx.weight
         na, nb = ctx.needs_input_grad[:2]
         return (g * w if na else None), (g * (1 - w) if nb else None), None
 
@@ -219,29 +266,24 @@ class Minimum(Maximum):
     """z = min(a, b) elementwise (``Maximum`` with ``largest=False``, named for errors)."""
 
 
-class Where(Function):
+class Where(Broadcasting):
     """z = a where cond else b ; the gradient flows to the chosen side."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, cond, a, b):
-        ctx.save_for_backward(cond)
+        ctx.cond = cond
         return np.where(cond, a, b)
 
     @staticmethod
     def backward(ctx, g):
-        (cond,) = ctx.saved_tensors
-        cond = cond.data if isinstance(cond, Tensor) else cond
+        cond = ctx.cond
         na, nb = ctx.needs_input_grad[1:]
         return None, (fm.where(cond, g, 0.0) if na else None), \
             (fm.where(cond, 0.0, g) if nb else None)
 
 
-class Clamp(Function):
+class Clamp(Primitive):
     """z = min(max(a, lo), hi) ; the gradient passes where lo <= a <= hi."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, a, lo, hi):
@@ -250,19 +292,16 @@ class Clamp(Function):
             mask &= a >= lo
         if hi is not None:
             mask &= a <= hi
-        ctx.save_for_backward(mask)
+        ctx.mask = mask
         return np.clip(a, lo, hi)
 
     @staticmethod
     def backward(ctx, g):
-        (mask,) = ctx.saved_tensors
-        return g * mask, None, None
+        return g * ctx.mask, None, None
 
 
-class Cast(Function):
+class Cast(Primitive):
     """z = a converted to another floating dtype; the gradient is converted back."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, a, dtype):
@@ -271,9 +310,7 @@ class Cast(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if isinstance(g, Tensor):
-            return cast(g, ctx.in_dtype), None
-        return g.astype(ctx.in_dtype), None
+        return fm.cast(g, ctx.in_dtype), None
 
 
 # ---- functions -------------------------------------------------------------------------------
@@ -315,11 +352,13 @@ def neg(a):
     return Neg.apply(a)
 
 
+@formula(np.exp)
 def exp(x):
     """e^x."""
     return Exp.apply(x)
 
 
+@formula(np.log)
 def log(x):
     """Natural logarithm."""
     return Log.apply(x)
@@ -329,10 +368,12 @@ def sqrt(x):
     return Sqrt.apply(x)
 
 
+@formula(np.sin)
 def sin(x):
     return Sin.apply(x)
 
 
+@formula(np.cos)
 def cos(x):
     return Cos.apply(x)
 
@@ -342,6 +383,7 @@ def tanh(x):
     return Tanh.apply(x)
 
 
+@formula(_sigmoid_array)
 def sigmoid(x):
     """1 / (1 + e^-x), computed without overflow; derivative s (1 - s)."""
     return Sigmoid.apply(x)
@@ -366,6 +408,7 @@ def minimum(a, b):
     return Minimum.apply(_const(a, b), _const(b, a), False)
 
 
+@formula(np.where)
 def where(condition, a, b):
     """``a`` where ``condition`` holds, else ``b`` (all broadcast together)."""
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
@@ -382,6 +425,7 @@ def clamp(x, min=None, max=None):  # noqa: A002
 clip = clamp
 
 
+@formula(lambda x, dtype: x.astype(dtype))
 def cast(x, dtype):
     """Convert a tensor to ``dtype``; differentiable between floating dtypes."""
     dtype = np.dtype(dtype)

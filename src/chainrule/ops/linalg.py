@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from chainrule.autograd.function import Function
+from chainrule.autograd.function import Primitive
 from chainrule.ops import formula as fm
 from chainrule.ops.elementwise import _const
 
 
-class MatMul(Function):
-    """Z = A @ B ; dL/dA = G @ B^T, dL/dB = A^T @ G (batch axes summed back by the engine).
+class MatMul(Primitive):
+    """Z = A @ B ; dL/dA = G @ B^T, dL/dB = A^T @ G (broadcast batch axes summed back).
 
     A 1-D operand is a vector: it is treated as a row (left) or a column (right) and the added
     axis is removed again, as in NumPy and PyTorch.
     """
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -28,8 +26,7 @@ class MatMul(Function):
         return a @ b
 
     @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
+    def backward(ctx, g, a, b):
         na, nb = ctx.needs_input_grad
         a_vec, b_vec = a.ndim == 1, b.ndim == 1
         a2 = fm.reshape(a, (1, a.shape[0])) if a_vec else a
@@ -44,23 +41,21 @@ class MatMul(Function):
             g2 = g
         ga = gb = None
         if na:
-            ga = g2 @ fm.swap_last(b2)
+            ga = g2 @ fm.transpose(b2, -2, -1)
             ga = fm.sum_to(ga, a2.shape)
             ga = fm.reshape(ga, a.shape) if a_vec else ga
         if nb:
-            gb = fm.swap_last(a2) @ g2
+            gb = fm.transpose(a2, -2, -1) @ g2
             gb = fm.sum_to(gb, b2.shape)
             gb = fm.reshape(gb, b.shape) if b_vec else gb
         return ga, gb
 
 
-class Linear(Function):
+class Linear(Primitive):
     """y = x W^T + b over the last axis of x (one node instead of three).
 
     dL/dx = G W ;  dL/dW = G^T x ;  dL/db = sum of G over all but the last axis.
     """
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x, weight, bias):
@@ -74,8 +69,7 @@ class Linear(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        x, w = ctx.saved_tensors
+    def backward(ctx, g, x, w):
         nx, nw, nb = ctx.needs_input_grad
         gx = g @ w if nx else None
         gw = gb = None
@@ -83,7 +77,7 @@ class Linear(Function):
             g2 = fm.reshape(g, (-1, g.shape[-1])) if g.ndim != 2 else g
             if nw:
                 x2 = fm.reshape(x, (-1, x.shape[-1])) if x.ndim != 2 else x
-                gw = fm.swap_last(g2) @ x2
+                gw = fm.transpose(g2, -2, -1) @ x2
             if nb:
                 gb = fm.sum(g2, 0)
         return gx, gw, gb

@@ -1,8 +1,8 @@
 """Fused loss primitives: softmax cross-entropy from logits, and binary cross-entropy.
 
 Both are on the hot path of training and need care at the extremes, so each is one graph node
-with a stable forward on arrays. Their backward formulas use only operators and
-:mod:`chainrule.ops.formula` helpers, so they are differentiable again (``create_graph=True``).
+with a stable forward on arrays. Their backward formulas use only operators and formula
+functions (:mod:`chainrule.ops.formula`), so they are differentiable again (``create_graph=True``).
 The user-facing functions with argument checks live in :mod:`chainrule.nn.losses`.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.autograd.function import Function
+from chainrule.autograd.function import Primitive
 from chainrule.ops import formula as fm
 from chainrule.ops.elementwise import clamp, log
+from chainrule.ops.formula import formula
 from chainrule.ops.reduce import log_softmax, softmax
-from chainrule.tensor import Tensor
 
 BCE_LOG_FLOOR = -100.0  # PyTorch clamps log(p) and log(1 - p) at -100
 BCE_EPS = 1e-12  # PyTorch's floor for p (1 - p) in the BCE gradient
@@ -23,7 +23,21 @@ EMPTY_MEAN_MESSAGE = ("the weighted mean is over zero weight: every target is ig
                       "reduction='sum' for such batches")
 
 
-class CrossEntropy(Function):
+# NOTE: forward already computed softmax(x) and log softmax(x) on arrays; the fast backward reuses
+# them, and a backward that builds a graph recomputes them differentiably from x.
+@formula(lambda x, p: p)
+def softmax_rows(x, p):
+    """softmax(x) over dim 1, where ``p`` holds its value."""
+    return softmax(x, 1)
+
+
+@formula(lambda x, logp: logp)
+def log_softmax_rows(x, logp):
+    """log softmax(x) over dim 1, where ``logp`` holds its value."""
+    return log_softmax(x, 1)
+
+
+class CrossEntropy(Primitive):
     """Softmax cross-entropy of logits ``x`` (M, C) with a target distribution q (M, C).
 
     loss_i = -sum_c q_ic log softmax(x_i)_c, and d loss_i / d x_ic = p_ic sum_k q_ik - q_ic
@@ -40,8 +54,6 @@ class CrossEntropy(Function):
     ValueError instead of returning NaN.
     """
 
-    formula_backward = True
-
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction):
         m, c = x.shape
@@ -54,6 +66,7 @@ class CrossEntropy(Function):
         log_s = np.log(s)
         p /= s
         ctx.args = (eps, reduction, ignore_index)
+        ctx.weight = weight  # class weights: a constant
         if target.dtype.kind in "iu":
             valid = target != ignore_index
             y = np.where(valid, target, 0)
@@ -70,7 +83,7 @@ class CrossEntropy(Function):
             ctx.denom = wy.sum()
             if reduction == "mean" and ctx.denom == 0:
                 raise ValueError(EMPTY_MEAN_MESSAGE.format(ignore_index=ignore_index))
-            ctx.save_for_backward(x, p, weight)
+            ctx.save_for_backward(x, p)
         else:
             logp = shifted - log_s
             q = target * (1.0 - eps) + eps / c if eps else target
@@ -79,7 +92,7 @@ class CrossEntropy(Function):
             loss = -(q * logp).sum(axis=1)
             ctx.index = None
             ctx.denom = x.dtype.type(m)
-            ctx.save_for_backward(x, p, weight, target, logp)
+            ctx.save_for_backward(x, p, target, logp)
         loss = loss.astype(x.dtype, copy=False)
         if reduction == "none":
             return loss
@@ -95,17 +108,14 @@ class CrossEntropy(Function):
         q = np.zeros(p.shape, dtype=wy.dtype)
         q[np.arange(p.shape[0]), y] = (1.0 - eps) * wy
         if eps:
-            w = weight.data if isinstance(weight, Tensor) else weight
-            q += (eps / c) * (w if w is not None else 1.0) * valid[:, None]
+            q += (eps / c) * (weight if weight is not None else 1.0) * valid[:, None]
         return q, eps == 0 and weight is None and all_valid
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, g, x, p, *target_logp):
         eps, reduction, _ = ctx.args
-        saved = ctx.saved_tensors
-        x, p, weight = saved[0], saved[1], saved[2]
-        if isinstance(x, Tensor):  # a differentiable softmax, for second derivatives
-            p = softmax(x, 1)
+        weight = ctx.weight
+        p = fm.softmax_rows(x, p)
         if reduction == "none":
             scale = fm.reshape(g, (g.shape[0], 1))
         else:
@@ -114,16 +124,15 @@ class CrossEntropy(Function):
         if ctx.index is not None:
             q, unit_rows = CrossEntropy._index_target(ctx, p, weight)
         else:
-            target, logp = saved[3], saved[4]
-            if isinstance(x, Tensor):
-                logp = log_softmax(x, 1)
+            target, logp = target_logp
+            logp = fm.log_softmax_rows(x, logp)
             q = target * (1.0 - eps) + eps / x.shape[1] if eps else target
             q = q * weight if weight is not None else q
             unit_rows = False
         nx, nt = ctx.needs_input_grad[:2]
         gx = gt = None
         if nx:
-            pq = p if unit_rows else p * fm.sum(q, 1, keepdims=True)
+            pq = p if unit_rows else p * fm.sum(q, 1, keepdim=True)
             gx = (pq - q) * scale
         if nt and target is not None:
             gt = logp * (-(1.0 - eps)) * scale
@@ -131,45 +140,49 @@ class CrossEntropy(Function):
         return gx, gt, None, None, None, None
 
 
-def _clamped_log(x):
-    if isinstance(x, Tensor):
-        with np.errstate(divide="ignore"):
-            return clamp(log(x), min=BCE_LOG_FLOOR)
+def _clamped_log_array(x):
     with np.errstate(divide="ignore"):
         return np.maximum(np.log(x), BCE_LOG_FLOOR)
 
 
-def _floor(x, value):
-    return clamp(x, min=value) if isinstance(x, Tensor) else np.maximum(x, value)
+@formula(_clamped_log_array)
+def clamped_log(x):
+    """max(log x, -100), PyTorch's floor for the logarithms of binary cross-entropy."""
+    with np.errstate(divide="ignore"):
+        return clamp(log(x), min=BCE_LOG_FLOOR)
 
 
-class BinaryCrossEntropy(Function):
+@formula(np.maximum)
+def floor_at(x, value):
+    """max(x, value) with a constant ``value``."""
+    return clamp(x, min=value)
+
+
+class BinaryCrossEntropy(Primitive):
     """Elementwise l = -w [t log p + (1 - t) log(1 - p)], each log clamped at -100.
 
     dl/dp = w (p - t) / max(p (1 - p), 1e-12) ;  dl/dt = w (log(1 - p) - log p)
     (PyTorch's formulas: finite even where p reaches 0 or 1).
     """
 
-    formula_backward = True
-
     @staticmethod
     def forward(ctx, p, t, weight):
-        log_p = _clamped_log(p)
-        log_1mp = _clamped_log(1 - p)
+        log_p = _clamped_log_array(p)
+        log_1mp = _clamped_log_array(1 - p)
         out = -(t * log_p + (1 - t) * log_1mp)
         if weight is not None:
             out = out * weight
-        ctx.save_for_backward(p, t, weight)
+        ctx.weight = weight  # a constant
+        ctx.save_for_backward(p, t)
         return out.astype(p.dtype, copy=False)
 
     @staticmethod
-    def backward(ctx, g):
-        p, t, weight = ctx.saved_tensors
+    def backward(ctx, g, p, t):
         np_, nt = ctx.needs_input_grad[:2]
-        if weight is not None:
-            g = g * weight
-        gp = g * (p - t) / _floor(p * (1 - p), BCE_EPS) if np_ else None
-        gt = g * (_clamped_log(1 - p) - _clamped_log(p)) if nt else None
+        if ctx.weight is not None:
+            g = g * ctx.weight
+        gp = g * (p - t) / fm.floor_at(p * (1 - p), BCE_EPS) if np_ else None
+        gt = g * (fm.clamped_log(1 - p) - fm.clamped_log(p)) if nt else None
         return gp, gt, None
 
 

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.autograd.function import Function
+from chainrule.autograd.function import Primitive
 from chainrule.ops import formula as fm
-from chainrule.tensor import Tensor, _shape_arg, wrap
+from chainrule.ops.formula import formula, sum_to_array
+from chainrule.tensor import Tensor, _shape_arg
 
 
-class Reshape(Function):
+class Reshape(Primitive):
     """z = x viewed with another shape of the same size."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -32,10 +31,8 @@ class Reshape(Function):
         return fm.reshape(g, ctx.in_shape), None
 
 
-class Permute(Function):
+class Permute(Primitive):
     """z = x with its axes reordered; the gradient is permuted back."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x, axes):
@@ -47,10 +44,8 @@ class Permute(Function):
         return fm.permute(g, ctx.inverse), None
 
 
-class BroadcastTo(Function):
+class BroadcastTo(Primitive):
     """z = x repeated along broadcast axes ; the gradient is summed back (``sum_to``)."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -62,19 +57,44 @@ class BroadcastTo(Function):
         return fm.sum_to(g, ctx.in_shape), None
 
 
-class SumTo(Function):
+class SumTo(Primitive):
     """z = x summed over broadcast axes down to ``shape`` ; the gradient is broadcast back."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
-        return fm.sum_to_array(x, shape)
+        return sum_to_array(x, shape)
 
     @staticmethod
     def backward(ctx, g):
         return fm.broadcast_to(g, ctx.in_shape), None
+
+
+class Broadcasting(Primitive):
+    """Base of the primitives whose inputs broadcast against each other (``a + b``, ``a @ b``).
+
+    Their backward formulas are written as if the inputs had the output's shape; each gradient
+    is then reduced to its input's shape by ``sum_to``, the adjoint of broadcasting. This is the
+    one place where broadcasting meets backward (the engine checks every gradient's shape).
+    """
+
+    def vjp(self, grad_output, as_tensors: bool) -> tuple:
+        grads = super().vjp(grad_output, as_tensors)
+        return tuple(
+            None if g is None or p is None
+            else fm.sum_to(g, p.data.shape) if g.shape != p.data.shape else g
+            for g, p in zip(grads, self.parents)
+        )
+
+
+def broadcast_array(x, shape):
+    """``x`` broadcast to ``shape`` as a new, writeable array."""
+    # NOTE: filling a new array is several times faster than np.broadcast_to's Python-level
+    # machinery for the small arrays of a training step, and gives a writeable result.
+    out = np.empty(shape, dtype=x.dtype) if isinstance(x, np.ndarray) else \
+        np.broadcast_to(x, shape).copy()
+    out[...] = x
+    return out
 
 
 def _is_basic(index) -> bool:
@@ -85,6 +105,7 @@ def _is_basic(index) -> bool:
 
 
 def index_add_array(g, index, shape):
+    """A zero array of ``shape`` with ``g`` added at ``index`` (repeated indices add up)."""
     out = np.zeros(shape, dtype=g.dtype)
     if _is_basic(index):
         out[index] = g
@@ -94,10 +115,8 @@ def index_add_array(g, index, shape):
     return out
 
 
-class GetItem(Function):
+class GetItem(Primitive):
     """z = x[index] ; the gradient is scattered back, adding where an index repeats."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x, index):
@@ -109,10 +128,8 @@ class GetItem(Function):
         return fm.index_add(g, ctx.index, ctx.in_shape), None
 
 
-class IndexAdd(Function):
+class IndexAdd(Primitive):
     """z = zeros(shape) with g added at ``index`` (the adjoint of indexing)."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, g, index, shape):
@@ -124,10 +141,14 @@ class IndexAdd(Function):
         return fm.getitem(gg, ctx.index), None, None
 
 
-class Cat(Function):
-    """z = the inputs joined along ``axis`` ; each gets back its slice of the gradient."""
+@formula(index_add_array)
+def index_add(g, index, shape):
+    """A zero tensor of ``shape`` with ``g`` added at ``index`` (the adjoint of ``x[index]``)."""
+    return IndexAdd.apply(g, index, shape)
 
-    formula_backward = True
+
+class Cat(Primitive):
+    """z = the inputs joined along ``axis`` ; each gets back its slice of the gradient."""
 
     @staticmethod
     def forward(ctx, axis, *xs):
@@ -145,10 +166,20 @@ class Cat(Function):
         return tuple(grads)
 
 
-class Pad(Function):
-    """z = x surrounded by ``value`` ; the gradient is the inner slice."""
+class Clone(Primitive):
+    """z = a copy of x ; dz/dx = 1."""
 
-    formula_backward = True
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class Pad(Primitive):
+    """z = x surrounded by ``value`` ; the gradient is the inner slice."""
 
     @staticmethod
     def forward(ctx, x, widths, value):
@@ -161,6 +192,7 @@ class Pad(Function):
 
 
 # ---- functions -------------------------------------------------------------------------------
+@formula(lambda x, *shape: x.reshape(_shape_arg(shape)))
 def reshape(x, *shape):
     """The same elements in a new shape (one dimension may be -1)."""
     shape = _shape_arg(shape)
@@ -188,6 +220,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, shape)
 
 
+@formula(lambda x, *dims: x.transpose(_shape_arg(dims)))
 def permute(x, *dims):
     """Reorder the axes: ``x.permute(2, 0, 1)``."""
     dims = _shape_arg(dims)
@@ -206,6 +239,7 @@ def _axis(dim, n, op):
     return dim % n
 
 
+@formula(lambda x, dim0, dim1: x.swapaxes(dim0, dim1))
 def transpose(x, dim0, dim1):
     """Swap two axes."""
     n = max(x.ndim, 1)
@@ -239,6 +273,7 @@ def unsqueeze(x, dim):
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
+@formula(lambda x, *shape: broadcast_array(x, _shape_arg(shape)))
 def broadcast_to(x, *shape):
     """Repeat ``x`` along new or size-1 axes, like NumPy broadcasting."""
     shape = _shape_arg(shape)
@@ -263,6 +298,7 @@ def expand_as(x, other):
     return broadcast_to(x, other.shape)
 
 
+@formula(sum_to_array)
 def sum_to(x, shape):
     """Sum over the axes that broadcasting to ``x.shape`` would have added (adjoint of expand)."""
     shape = tuple(shape)
@@ -282,6 +318,7 @@ def index_arrays(index):
     return index
 
 
+@formula(lambda x, index: x[index])
 def getitem(x, index):
     """``x[index]`` with slices, integers, integer arrays (repeats add up) or boolean masks."""
     return GetItem.apply(x, index_arrays(index))
@@ -371,9 +408,7 @@ def repeat(x, *sizes):
 
 def clone(x):
     """A copy that stays in the graph (gradient passes through unchanged)."""
-    from chainrule.ops.elementwise import add
-
-    return add(x, 0.0) if x.requires_grad else wrap(x.data.copy())
+    return Clone.apply(x)
 
 
 def contiguous(x):

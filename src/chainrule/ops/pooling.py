@@ -14,8 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import backend
-from chainrule.autograd.function import Function
+from chainrule.autograd.function import Primitive
 from chainrule.autograd.mode import state
+from chainrule.ops import formula as fm
+from chainrule.ops.formula import formula
 from chainrule.ops.linalg import matmul
 from chainrule.ops.movement import reshape, squeeze, unsqueeze
 from chainrule.ops.window import (
@@ -25,7 +27,7 @@ from chainrule.ops.window import (
     offset_slices,
     pad_array,
 )
-from chainrule.tensor import Tensor, wrap
+from chainrule.tensor import wrap
 
 
 # ---- geometry --------------------------------------------------------------------------------
@@ -143,17 +145,21 @@ def scatter_array(g, idx, kernel, geom, size):
     return out[:, :, pt:pt + size[0], pl:pl + size[1]]
 
 
-def _scatter(g, idx, kernel, geom, size):
-    if isinstance(g, Tensor):
-        return PoolScatter.apply(g, idx, kernel, geom, size)
-    return scatter_array(g, idx, kernel, geom, size)
+@formula(scatter_array)
+def pool_scatter(g, idx, kernel, geom, size):
+    """g placed at the window taps ``idx`` of a zero image, on arrays or Tensors."""
+    return PoolScatter.apply(g, idx, kernel, geom, size)
+
+
+@formula(gather_array)
+def pool_gather(x, idx, kernel, geom):
+    """The window taps ``idx`` of an image, on arrays or Tensors."""
+    return PoolGather.apply(x, idx, kernel, geom)
 
 
 # ---- primitives ------------------------------------------------------------------------------
-class MaxPool(Function):
+class MaxPool(Primitive):
     """y = max over each window ; dx = the gradient scattered to each window's first argmax."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x, kernel, geom, out):
@@ -164,13 +170,11 @@ class MaxPool(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _scatter(g, ctx.idx, ctx.kernel, ctx.geom, ctx.size), None, None, None
+        return fm.pool_scatter(g, ctx.idx, ctx.kernel, ctx.geom, ctx.size), None, None, None
 
 
-class PoolScatter(Function):
+class PoolScatter(Primitive):
     """x = g placed at fixed window taps (linear) ; dg = the taps gathered from the gradient."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, g, idx, kernel, geom, size):
@@ -179,17 +183,11 @@ class PoolScatter(Function):
 
     @staticmethod
     def backward(ctx, gx):
-        if isinstance(gx, Tensor):
-            d_g = PoolGather.apply(gx, ctx.idx, ctx.kernel, ctx.geom)
-        else:
-            d_g = gather_array(gx, ctx.idx, ctx.kernel, ctx.geom)
-        return d_g, None, None, None, None
+        return fm.pool_gather(gx, ctx.idx, ctx.kernel, ctx.geom), None, None, None, None
 
 
-class PoolGather(Function):
+class PoolGather(Primitive):
     """y = x at fixed window taps (linear) ; dx = the gradient scattered back to the taps."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x, idx, kernel, geom):
@@ -198,7 +196,7 @@ class PoolGather(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _scatter(g, ctx.idx, ctx.kernel, ctx.geom, ctx.size), None, None, None
+        return fm.pool_scatter(g, ctx.idx, ctx.kernel, ctx.geom, ctx.size), None, None, None
 
 
 # ---- public functions ------------------------------------------------------------------------

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.autograd.function import Function
+from chainrule.autograd.function import Primitive
 from chainrule.ops import formula as fm
-from chainrule.ops.elementwise import log, sqrt, where
+from chainrule.ops.elementwise import log, maximum, minimum, sqrt, where
+from chainrule.ops.formula import formula
 from chainrule.tensor import Tensor, ValuesIndices, wrap
 
 
@@ -27,6 +28,17 @@ def normalize_dims(dim, ndim, op="reduction"):
     return tuple(sorted(set(out)))
 
 
+def expand_reduced(g, shape, axis, keepdim):
+    """Broadcast the gradient of a reduction over ``axis`` back to the input ``shape``."""
+    if not keepdim:
+        if axis is None:
+            kept = (1,) * len(shape)
+        else:
+            kept = tuple(1 if i in axis else s for i, s in enumerate(shape))
+        g = fm.reshape(g, kept)
+    return fm.broadcast_to(g, shape)
+
+
 def reduced_shape(shape, axis) -> tuple:
     """The shape left after reducing ``axis`` (None: all axes) without keepdim."""
     if axis is None:
@@ -34,10 +46,8 @@ def reduced_shape(shape, axis) -> tuple:
     return tuple(s for i, s in enumerate(shape) if i not in axis)
 
 
-class Sum(Function):
+class Sum(Primitive):
     """z = sum_i x_i over ``axis`` ; dz/dx_i = 1 (the gradient is broadcast back)."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x, axis, keepdim):
@@ -47,13 +57,11 @@ class Sum(Function):
     @staticmethod
     def backward(ctx, g):
         axis, keepdim = ctx.args
-        return fm.expand_reduced(g, ctx.in_shape, axis, keepdim), None, None
+        return expand_reduced(g, ctx.in_shape, axis, keepdim), None, None
 
 
-class Mean(Function):
+class Mean(Primitive):
     """z = (1/n) sum_i x_i over ``axis`` ; dz/dx_i = 1/n."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x, axis, keepdim):
@@ -65,13 +73,11 @@ class Mean(Function):
     @staticmethod
     def backward(ctx, g):
         axis, keepdim = ctx.args
-        return fm.expand_reduced(g * ctx.scale, ctx.in_shape, axis, keepdim), None, None
+        return expand_reduced(g * ctx.scale, ctx.in_shape, axis, keepdim), None, None
 
 
-class Extremum(Function):
+class Extremum(Primitive):
     """z = max (or min) over ``axis`` ; the gradient goes to the arg-max, split evenly at ties."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x, axis, keepdim, largest):
@@ -83,25 +89,22 @@ class Extremum(Function):
         # NOTE: splitting evenly among ties makes the result a valid subgradient and keeps the
         # backward symmetric (max([1, 1]) gives [0.5, 0.5], as PyTorch's amax does).
         weight = mask / mask.sum(axis=axis, keepdims=True)
-        ctx.save_for_backward(weight.astype(x.dtype, copy=False))
+        ctx.weight = weight.astype(x.dtype, copy=False)
         if not keepdim:
             y = y.reshape(reduced_shape(x.shape, axis))
         return y
 
     @staticmethod
     def backward(ctx, g):
-        (weight,) = ctx.saved_tensors
         axis, keepdim, _ = ctx.args
-        return fm.expand_reduced(g, ctx.in_shape, axis, keepdim) * weight, None, None, None
+        return expand_reduced(g, ctx.in_shape, axis, keepdim) * ctx.weight, None, None, None
 
 
-class LogSoftmax(Function):
+class LogSoftmax(Primitive):
     """y_i = z_i - log sum_j e^{z_j}, stable (the max is subtracted first).
 
     dy_i/dz_k = delta_ik - softmax_k, so grad_z = g - softmax * sum(g).
     """
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x, axis):
@@ -112,16 +115,13 @@ class LogSoftmax(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
+    def backward(ctx, g, y):
         (axis,) = ctx.args
-        return g - fm.exp(y) * fm.sum(g, axis, keepdims=True), None
+        return g - fm.exp(y) * fm.sum(g, axis, keepdim=True), None
 
 
-class Softmax(Function):
+class Softmax(Primitive):
     """y_i = e^{z_i} / sum_j e^{z_j}, stable ; grad_z = y * (g - sum(g * y))."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x, axis):
@@ -132,10 +132,9 @@ class Softmax(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
+    def backward(ctx, g, y):
         (axis,) = ctx.args
-        return y * (g - fm.sum(g * y, axis, keepdims=True)), None
+        return y * (g - fm.sum(g * y, axis, keepdim=True)), None
 
 
 # ---- functions -------------------------------------------------------------------------------
@@ -144,6 +143,7 @@ def _reduce(cls, x, dim, keepdim, *extra, op):
     return cls.apply(x, axis, keepdim, *extra)
 
 
+@formula(lambda x, dim=None, keepdim=False: x.sum(axis=dim, keepdims=keepdim))
 def sum(x, dim=None, keepdim=False):  # noqa: A001
     """Sum over ``dim`` (all elements when None)."""
     return _reduce(Sum, x, dim, keepdim, op="sum")
@@ -157,8 +157,6 @@ def mean(x, dim=None, keepdim=False):
 def _extremum(x, dim, keepdim, largest):
     name = "max" if largest else "min"
     if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
-        from chainrule.ops.elementwise import maximum, minimum
-
         return maximum(x, dim) if largest else minimum(x, dim)
     values = _reduce(Extremum, x, dim, keepdim, largest, op=name)
     if dim is None:

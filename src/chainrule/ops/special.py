@@ -11,10 +11,9 @@ import math
 
 import numpy as np
 
-from chainrule.autograd.function import Function
+from chainrule import backend
+from chainrule.autograd.function import Primitive
 from chainrule.ops import formula as fm
-from chainrule.ops.elementwise import _sigmoid_array, sigmoid
-from chainrule.tensor import Tensor
 
 try:  # SciPy's erf is exact and vectorised; it is an optional dependency
     from scipy.special import erf as _scipy_erf
@@ -31,8 +30,6 @@ def erf_array(x):
         x = x.astype(np.float64)
     if _scipy_erf is not None and isinstance(x, np.ndarray):
         return _scipy_erf(x)
-    from chainrule import backend
-
     if backend.is_gpu_array(x):  # pragma: no cover - GPU only
         import cupyx.scipy.special
 
@@ -40,15 +37,8 @@ def erf_array(x):
     return _vector_erf(x).astype(x.dtype, copy=False)
 
 
-def _sigmoid(x):
-    """sigmoid on an array or a Tensor (the Tensor form is differentiable)."""
-    return sigmoid(x) if isinstance(x, Tensor) else _sigmoid_array(x)
-
-
-class Erf(Function):
+class Erf(Primitive):
     """z = erf(x) = 2/sqrt(pi) int_0^x e^{-t^2} dt ; dz/dx = 2/sqrt(pi) e^{-x^2}."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -56,12 +46,11 @@ class Erf(Function):
         return erf_array(x)
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+    def backward(ctx, g, x):
         return g * _TWO_OVER_SQRT_PI * fm.exp(-(x * x))
 
 
-class Softplus(Function):
+class Softplus(Primitive):
     """z = (1/beta) log(1 + e^{beta x}), and z = x where beta x > threshold.
 
     dz/dx = sigmoid(beta x) (1 in the linear region).
@@ -70,14 +59,12 @@ class Softplus(Function):
     softplus(1000) == 1000 and softplus(-1000) == 0 (so log_sigmoid(-1000) == -1000).
     """
 
-    formula_backward = True
-
     @staticmethod
     def forward(ctx, x, beta, threshold):
         bx = x * beta if beta != 1 else x
         linear = bx > threshold
-        ctx.save_for_backward(x, linear)
-        ctx.beta = beta
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.linear = beta, linear
         out = np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))
         if beta != 1:
             out /= beta
@@ -85,22 +72,18 @@ class Softplus(Function):
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
-    def backward(ctx, g):
-        x, linear = ctx.saved_tensors
-        linear = linear.data if isinstance(linear, Tensor) else linear
+    def backward(ctx, g, x):
         beta = ctx.beta
-        slope = _sigmoid(x * beta if beta != 1 else x)
-        return fm.where(linear, g, g * slope), None, None
+        slope = fm.sigmoid(x * beta if beta != 1 else x)
+        return fm.where(ctx.linear, g, g * slope), None, None
 
 
-class Heaviside(Function):
+class Heaviside(Primitive):
     """z = 0 for x < 0, ``value`` at x = 0, 1 for x > 0 ; dz/dx = 0 (almost everywhere).
 
     The zero gradient flows (rather than cutting the graph), so a network containing a step
     still backpropagates, as the perceptron discussion of the decks expects.
     """
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x, value):
@@ -112,10 +95,8 @@ class Heaviside(Function):
         return g * 0, None
 
 
-class Signum(Function):
+class Signum(Primitive):
     """z = sign(x) in {-1, 0, 1} ; dz/dx = 0 (almost everywhere)."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x):

@@ -26,11 +26,11 @@ from typing import NamedTuple
 import numpy as np
 
 from chainrule import backend
-from chainrule.autograd.function import Function
+from chainrule.autograd.function import Primitive
 from chainrule.autograd.mode import state
 from chainrule.ops import formula as fm
+from chainrule.ops.formula import formula
 from chainrule.ops.movement import squeeze, unsqueeze
-from chainrule.tensor import Tensor
 
 
 # ---- geometry --------------------------------------------------------------------------------
@@ -233,34 +233,42 @@ def fold_array(cols, size, kernel, geom):
     return col2im(cols, size, geom)
 
 
-# ---- dispatch: one formula on arrays (fast) or on Tensors (differentiable) -------------------
-def _any_tensor(*xs) -> bool:
-    return any(isinstance(x, Tensor) for x in xs)
+# ---- formula functions: each primitive paired with its array function -------------------------
+@formula(lambda x, weight, geom, groups: conv_array(x, weight, None, geom, groups))
+def convolve(x, weight, geom, groups):
+    """conv(x, W) without bias, on arrays or Tensors."""
+    return Conv.apply(x, weight, None, geom, groups)
 
 
-def _conv(x, weight, geom, groups):
-    if _any_tensor(x, weight):
-        return Conv.apply(x, weight, None, geom, groups)
-    return conv_array(x, weight, None, geom, groups)
+@formula(lambda g, weight, geom, groups, size:
+         conv_transpose_array(g, weight, None, geom, groups, size))
+def convolve_transpose(g, weight, geom, groups, size):
+    """conv_transpose(g, W) without bias, on arrays or Tensors."""
+    return ConvTranspose.apply(g, weight, None, geom, groups, size)
 
 
-def _conv_transpose(g, weight, geom, groups, size):
-    if _any_tensor(g, weight):
-        return ConvTranspose.apply(g, weight, None, geom, groups, size)
-    return conv_transpose_array(g, weight, None, geom, groups, size)
+@formula(conv_grad_weight_array)
+def convolve_grad_weight(x, g, geom, groups, kernel, cols=None):
+    """conv_grad_weight(x, g); ``cols``, the im2col of x when forward kept it, saves work on
+    arrays (an op recomputes it)."""
+    return ConvGradWeight.apply(x, g, geom, groups, kernel)
 
 
-def _conv_grad_weight(x, g, geom, groups, kernel):
-    if _any_tensor(x, g):
-        return ConvGradWeight.apply(x, g, geom, groups, kernel)
-    return conv_grad_weight_array(x, g, geom, groups, kernel)
+@formula(unfold_array)
+def unfold_columns(x, kernel, geom):
+    """im2col of a batch of images, on arrays or Tensors."""
+    return Unfold.apply(x, kernel, geom)
+
+
+@formula(fold_array)
+def fold_columns(cols, size, kernel, geom):
+    """col2im of a batch of columns, on arrays or Tensors."""
+    return Fold.apply(cols, size, kernel, geom)
 
 
 # ---- primitives ------------------------------------------------------------------------------
-class Conv(Function):
+class Conv(Primitive):
     """y = conv(x, W) + b ; dx = conv_transpose(g, W), dW = conv_grad_weight(x, g), db = sum g."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x, weight, bias, geom, groups):
@@ -273,25 +281,18 @@ class Conv(Function):
         return conv_array(x, weight, bias, geom, groups, cols)
 
     @staticmethod
-    def backward(ctx, g):
-        x, w = ctx.saved_tensors
+    def backward(ctx, g, x, w):
         nx, nw, nb = ctx.needs_input_grad[:3]
         geom, groups = ctx.geom, ctx.groups
         cols, ctx.cols = ctx.cols, None
-        gx = _conv_transpose(g, w, geom, groups, x.shape[2:]) if nx else None
-        gw = None
-        if nw and cols is not None and not _any_tensor(x, g):
-            gw = conv_grad_weight_array(x, g, geom, groups, w.shape[2:], cols)
-        elif nw:
-            gw = _conv_grad_weight(x, g, geom, groups, w.shape[2:])
+        gx = fm.convolve_transpose(g, w, geom, groups, x.shape[2:]) if nx else None
+        gw = fm.convolve_grad_weight(x, g, geom, groups, w.shape[2:], cols) if nw else None
         gb = fm.sum(g, (0, 2, 3)) if nb else None
         return gx, gw, gb, None, None
 
 
-class ConvTranspose(Function):
+class ConvTranspose(Primitive):
     """x' = conv_transpose(g, W) + b ; dg = conv(g', W), dW = conv_grad_weight(g', g)."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, g, weight, bias, geom, groups, size):
@@ -300,20 +301,17 @@ class ConvTranspose(Function):
         return conv_transpose_array(g, weight, bias, geom, groups, size)
 
     @staticmethod
-    def backward(ctx, gg):
-        g, w = ctx.saved_tensors
+    def backward(ctx, gg, g, w):
         ng, nw, nb = ctx.needs_input_grad[:3]
         geom, groups = ctx.geom, ctx.groups
-        d_g = _conv(gg, w, geom, groups) if ng else None
-        d_w = _conv_grad_weight(gg, g, geom, groups, w.shape[2:]) if nw else None
+        d_g = fm.convolve(gg, w, geom, groups) if ng else None
+        d_w = fm.convolve_grad_weight(gg, g, geom, groups, w.shape[2:]) if nw else None
         d_b = fm.sum(gg, (0, 2, 3)) if nb else None
         return d_g, d_w, d_b, None, None, None
 
 
-class ConvGradWeight(Function):
+class ConvGradWeight(Primitive):
     """W' = conv_grad_weight(x, g), bilinear ; dx = conv_transpose(g, W''), dg = conv(x, W'')."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x, g, geom, groups, kernel):
@@ -322,19 +320,16 @@ class ConvGradWeight(Function):
         return conv_grad_weight_array(x, g, geom, groups, kernel)
 
     @staticmethod
-    def backward(ctx, gw):
-        x, g = ctx.saved_tensors
+    def backward(ctx, gw, x, g):
         nx, ng = ctx.needs_input_grad[:2]
         geom, groups = ctx.geom, ctx.groups
-        d_x = _conv_transpose(g, gw, geom, groups, x.shape[2:]) if nx else None
-        d_g = _conv(x, gw, geom, groups) if ng else None
+        d_x = fm.convolve_transpose(g, gw, geom, groups, x.shape[2:]) if nx else None
+        d_g = fm.convolve(x, gw, geom, groups) if ng else None
         return d_x, d_g, None, None, None
 
 
-class Unfold(Function):
+class Unfold(Primitive):
     """cols = unfold(x) (im2col) ; dx = fold(g)."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, x, kernel, geom):
@@ -343,15 +338,11 @@ class Unfold(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if isinstance(g, Tensor):
-            return Fold.apply(g, ctx.size, ctx.kernel, ctx.geom), None, None
-        return fold_array(g, ctx.size, ctx.kernel, ctx.geom), None, None
+        return fm.fold_columns(g, ctx.size, ctx.kernel, ctx.geom), None, None
 
 
-class Fold(Function):
+class Fold(Primitive):
     """x = fold(cols) (col2im: overlapping taps add up) ; dcols = unfold(g)."""
-
-    formula_backward = True
 
     @staticmethod
     def forward(ctx, cols, size, kernel, geom):
@@ -360,9 +351,7 @@ class Fold(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if isinstance(g, Tensor):
-            return Unfold.apply(g, ctx.kernel, ctx.geom), None, None, None
-        return unfold_array(g, ctx.kernel, ctx.geom), None, None, None
+        return fm.unfold_columns(g, ctx.kernel, ctx.geom), None, None, None
 
 
 # ---- public functions (the convolutions themselves are in chainrule.ops.conv) -------------
