@@ -5,7 +5,8 @@ import pytest
 
 import chainrule as cr
 from chainrule.autograd import gradcheck
-from chainrule.nn.layers.embedding import Embedding, embedding
+from chainrule.nn.functional import embedding
+from chainrule.nn.layers.embedding import Embedding
 
 
 def test_lookup_is_one_hot_times_weight():

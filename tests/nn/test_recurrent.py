@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import chainrule as cr
-from chainrule.autograd import gradcheck
+from chainrule.autograd import gradcheck, gradgradcheck
 from chainrule.nn.layers.linear import Linear
 from chainrule.nn.layers.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from chainrule.nn.rnn_utils import last_timestep, lengths_to_mask, pad_sequence
@@ -135,6 +135,22 @@ def test_gradcheck_through_time_for_all_parameters(name):
         return (out ** 2).sum() + final_h(h_n).sum()
 
     assert gradcheck(loss, (x, *params), n_directions=8)
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_second_derivatives_through_stacked_layers(name):
+    """Double backward (create_graph=True) through two bidirectional layers with padding: each
+    fused node's backward is derived from its cell, the upper one on top of the lower one."""
+    cr.manual_seed(10)
+    rnn = LAYERS[name](2, 2, num_layers=2, bidirectional=True).to(cr.float64)
+    x = cr.tensor(np.random.default_rng(7).standard_normal((3, 2, 2)), dtype=np.float64,
+                  requires_grad=True)
+
+    def loss(x, *_):
+        out, h_n = rnn(x, lengths=[3, 2])
+        return (out ** 2).sum() + final_h(h_n).sum()
+
+    assert gradgradcheck(loss, (x, rnn.weight_hh_l0, rnn.weight_ih_l1), n_directions=3)
 
 
 @pytest.mark.parametrize("name", LAYERS)

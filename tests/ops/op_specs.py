@@ -266,6 +266,7 @@ ELEMENTWISE = [
     _unary("reciprocal", cr.reciprocal, np.reciprocal, lambda t, x: t.reciprocal(x), nonzero),
     _unary("rsqrt", cr.rsqrt, lambda x: 1 / np.sqrt(x), lambda t, x: t.rsqrt(x), positive),
     _unary("log1p", cr.log1p, np.log1p, lambda t, x: t.log1p(x), positive),
+    _unary("expm1", cr.expm1, np.expm1, lambda t, x: t.expm1(x)),
     _unary("clamp", lambda x: cr.clamp(x, -0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5),
            lambda t, x: t.clamp(x, -0.5, 0.5), distinct(0.125)),
     _unary("clamp_min", lambda x: x.clamp(min=-0.5), lambda x: np.maximum(x, -0.5),

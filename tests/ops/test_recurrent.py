@@ -1,9 +1,10 @@
-"""The fused recurrent primitives: gradients, second derivatives, masks, saturation, errors.
+"""The recurrent cells and fused primitives: gradients, second derivatives, masks, errors.
 
 Every check runs the three recurrences (Elman with tanh and relu, LSTM, GRU) forward and in
-reverse, with and without a mask of padded steps. The composed version (``fused=False``: the same
-step formulas, one graph node per operation) is the independent reference for the hand-written
-back-propagation through time.
+reverse, with and without a mask of padded steps. The composed version (``fused=False``: the
+cells ``rnn_cell``, ``lstm_cell``, ``gru_cell`` looped over time, one graph node per operation)
+is the one definition of each recurrence; the array kernels of the fused nodes (forward and
+back-propagation through time) are checked against it, and the cells against NumPy by hand.
 """
 
 import warnings
@@ -14,8 +15,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import chainrule as cr
-from chainrule.autograd import gradcheck, gradgradcheck
-from chainrule.ops.recurrent import gru_sequence, lstm_sequence, rnn_sequence
+from chainrule.autograd import Function, gradcheck, gradgradcheck
+from chainrule.ops.recurrent import (
+    gru_cell,
+    gru_sequence,
+    lstm_cell,
+    lstm_sequence,
+    rnn_cell,
+    rnn_sequence,
+)
 
 SETTINGS = settings(max_examples=10, deadline=None, derandomize=True, database=None)
 KINDS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
@@ -78,12 +86,13 @@ def test_gradgradcheck(kind, reverse, masked):
 @pytest.mark.parametrize("kind", KINDS)
 @SETTINGS
 @given(steps=st.integers(1, 6), batch=st.integers(1, 4), size=st.integers(1, 5),
-       reverse=st.booleans(), seed=st.integers(0, 10))
-def test_fused_equals_composed(kind, steps, batch, size, reverse, seed):
-    """Values and every input gradient of the fused node equal those of the composed graph."""
+       reverse=st.booleans(), masked=st.booleans(), seed=st.integers(0, 10))
+def test_fused_equals_composed(kind, steps, batch, size, reverse, masked, seed):
+    """Values and every input gradient of the fused node (the kernels) equal those of the
+    composed graph (the cells)."""
     inputs = make_inputs(kind, steps, batch, size, seed)
     lengths = np.random.default_rng(seed).integers(1, steps + 1, size=batch)
-    mask = padding_mask(steps, lengths)
+    mask = padding_mask(steps, lengths) if masked else None
     upstream = cr.tensor(np.random.default_rng(seed + 1).standard_normal(
         run(kind, inputs, mask, reverse).shape), dtype=np.float64)
     results = []
@@ -158,13 +167,32 @@ def test_saturated_gates_keep_finite_gradients(kind, dtype, scale):
         assert g.dtype == dtype and np.isfinite(g.numpy()).all()
 
 
-def test_lstm_gates_follow_pytorch_order_and_equations():
+def sigmoid(a):
+    return 1 / (1 + np.exp(-a))
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_elman_step_by_hand(fused, nonlinearity):
+    """h_t = act(gx_t + h_{t-1} W_hh^T), two steps by hand, fused and composed."""
+    rng = np.random.default_rng(2)
+    gx, h0, w = (rng.standard_normal(s) for s in ((2, 3, 2), (3, 2), (2, 2)))
+    hs, _ = rnn_sequence(*(cr.tensor(v, dtype=np.float64) for v in (gx, h0, w)),
+                         nonlinearity=nonlinearity, fused=fused)
+    act = np.tanh if nonlinearity == "tanh" else (lambda a: np.maximum(a, 0))
+    h1 = act(gx[0] + h0 @ w.T)
+    np.testing.assert_allclose(hs.numpy(), [h1, act(gx[1] + h1 @ w.T)], rtol=1e-12)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_lstm_gates_follow_pytorch_order_and_equations(fused):
     """One LSTM step by hand: a = gx + W_hh h ; gates i, f, g, o in that order."""
     rng = np.random.default_rng(3)
     gx, h0, c0, w = (rng.standard_normal(s) for s in ((1, 2, 8), (2, 2), (2, 2), (8, 2)))
-    hs, (h_n, c_n) = lstm_sequence(*(cr.tensor(v, dtype=np.float64) for v in (gx, h0, c0, w)))
+    hs, (h_n, c_n) = lstm_sequence(*(cr.tensor(v, dtype=np.float64) for v in (gx, h0, c0, w)),
+                                   fused=fused)
     a = gx[0] + h0 @ w.T
-    sig = 1 / (1 + np.exp(-a))
+    sig = sigmoid(a)
     i, f, g, o = sig[:, 0:2], sig[:, 2:4], np.tanh(a[:, 4:6]), sig[:, 6:8]
     c = f * c0 + i * g
     np.testing.assert_allclose(c_n.numpy(), c, rtol=1e-12)
@@ -172,15 +200,87 @@ def test_lstm_gates_follow_pytorch_order_and_equations():
     np.testing.assert_allclose(hs.numpy()[0], o * np.tanh(c), rtol=1e-12)
 
 
-def test_gru_puts_b_hn_inside_the_reset_product():
+@pytest.mark.parametrize("fused", [True, False])
+def test_gru_puts_b_hn_inside_the_reset_product(fused):
     rng = np.random.default_rng(4)
     gx, h0, w, b = (rng.standard_normal(s) for s in ((1, 2, 6), (2, 2), (6, 2), (6,)))
-    _, h_n = gru_sequence(*(cr.tensor(v, dtype=np.float64) for v in (gx, h0, w, b)))
+    _, h_n = gru_sequence(*(cr.tensor(v, dtype=np.float64) for v in (gx, h0, w, b)),
+                          fused=fused)
     gh = h0 @ w.T + b
-    r = 1 / (1 + np.exp(-(gx[0, :, 0:2] + gh[:, 0:2])))
-    z = 1 / (1 + np.exp(-(gx[0, :, 2:4] + gh[:, 2:4])))
+    r = sigmoid(gx[0, :, 0:2] + gh[:, 0:2])
+    z = sigmoid(gx[0, :, 2:4] + gh[:, 2:4])
     n = np.tanh(gx[0, :, 4:6] + r * gh[:, 4:6])
     np.testing.assert_allclose(h_n.numpy(), (1 - z) * n + z * h0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_cell_is_one_step_of_the_sequence_batched_or_not(kind):
+    """The cell on (B, .) and on one unbatched sample (.,) gives the fused sequence's h_1."""
+    inputs = make_inputs(kind, steps=1, seed=9)
+    gx, h0 = inputs[0], inputs[1]
+    if kind == "lstm":
+        hs, (_, c_n) = lstm_sequence(*inputs)
+        h1, c1 = lstm_cell(gx[0], h0, inputs[2], inputs[3])
+        one = lstm_cell(gx[0, 1], h0[1], inputs[2][1], inputs[3])[0]
+        np.testing.assert_allclose(c1.numpy(), c_n.numpy(), rtol=1e-12)
+    elif kind == "gru":
+        hs, _ = gru_sequence(*inputs)
+        h1, one = gru_cell(gx[0], h0, *inputs[2:]), gru_cell(gx[0, 1], h0[1], *inputs[2:])
+    else:
+        hs, _ = rnn_sequence(*inputs, nonlinearity=kind[4:])
+        h1 = rnn_cell(gx[0], h0, inputs[2], kind[4:])
+        one = rnn_cell(gx[0, 1], h0[1], inputs[2], kind[4:])
+    np.testing.assert_allclose(h1.numpy(), hs.numpy()[0], rtol=1e-12)
+    assert one.shape == (2,)
+    np.testing.assert_allclose(one.numpy(), hs.numpy()[0, 1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind, reverse, masked", CASES)
+def test_create_graph_gradients_equal_the_kernels(kind, reverse, masked):
+    """With create_graph=True the fused node's backward is derived from the cells; it gives the
+    kernels' gradients, also when an input (h0) needs none."""
+    inputs = make_inputs(kind, seed=10)
+    inputs[1].requires_grad_(False)
+    wanted = [x for x in inputs if x.requires_grad]
+    mask = padding_mask() if masked else None
+    out = run(kind, inputs, mask, reverse)
+    upstream = cr.tensor(np.random.default_rng(11).standard_normal(out.shape), dtype=np.float64)
+    plain = cr.autograd.grad(out, wanted, upstream, retain_graph=True)
+    derived = cr.autograd.grad(out, wanted, upstream, create_graph=True)
+    for a, b in zip(plain, derived):
+        assert b.requires_grad
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-10, atol=1e-12)
+
+
+class CountBackward(Function):
+    """The identity, counting its backward calls."""
+
+    calls = 0
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        CountBackward.calls += 1
+        return grad_output
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_derived_backward_differentiates_the_recurrence_only(kind):
+    """The derived backward runs the engine over the recomputed steps, not over the graph that
+    produced gx: that graph's backward runs once, and a retained gradient is not doubled."""
+    inputs = make_inputs(kind, seed=12)
+    CountBackward.calls = 0
+    gx = CountBackward.apply(inputs[0])
+    gx.retain_grad()
+    out = run(kind, [gx] + inputs[1:])
+    (g,) = cr.autograd.grad((out * out).sum(), inputs[0], create_graph=True)
+    assert CountBackward.calls == 1
+    np.testing.assert_allclose(gx.grad.numpy(), g.numpy(), rtol=1e-12)
+    (g.sum()).backward()  # second derivatives reach gx through the recomputed steps
+    assert CountBackward.calls == 2 and inputs[0].grad is not None
 
 
 def test_dtypes_are_kept():

@@ -37,18 +37,33 @@ def _topological_order(roots) -> list:
         if node in visited:
             continue
         visited.add(node)
-        parents = node.parents
-        if parents is None:
+        edges = node.edges
+        if edges is None:
             raise RuntimeError(
                 f"{node.name}: trying to backward through the graph a second time (it was freed "
                 "by the first backward); call .backward(retain_graph=True) the first time"
             )
         stack.append((node, True))
-        for p in parents:
-            if p is not None and p._node is not None and p._node not in visited:
-                stack.append((p._node, False))
+        for e in edges:
+            if e is not None and e not in visited:
+                stack.append((e, False))
     order.reverse()
     return order
+
+
+def _leading_to(order, wanted) -> set:
+    """The nodes of ``order`` through which a gradient reaches one of the ``wanted`` tensors.
+
+    ``grad(outputs, inputs)`` runs only these, as PyTorch does: the graph below the inputs, or
+    beside them, is not differentiated.
+    """
+    needed = set()
+    for node in reversed(order):  # producers before their consumers
+        for p, e in zip(node.parents, node.edges):
+            if p is not None and (id(p) in wanted or e in needed):
+                needed.add(node)
+                break
+    return needed
 
 
 def _conform(grad, tensor, node):
@@ -78,7 +93,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
     # .grad already given to another leaf (Add hands the same array to both of its inputs).
     shared = {id(g) for g in root_grads}
 
-    def deliver(tensor, g, node):
+    def deliver(tensor, g, node, edge):
+        """Pass ``g`` to ``tensor``, made by the node ``edge`` (None for a leaf)."""
         if not isinstance(g, (Tensor, *ARRAY_TYPES)):
             g = np.asarray(g)  # NumPy returns scalars for 0-d results
         if g.shape != tensor.data.shape or g.dtype != tensor.data.dtype:
@@ -87,27 +103,27 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
             i = wanted.get(id(tensor))
             if i is not None:
                 found[i] = g if found[i] is None else found[i] + g
-        elif tensor._node is None:
+        elif edge is None:
             _accumulate_leaf(tensor, g, create_graph, shared)
             return
-        key = tensor._node
-        if key is not None:
-            pending[key] = g if key not in pending else pending[key] + g
+        if edge is not None:
+            pending[edge] = g if edge not in pending else pending[edge] + g
 
     for r, g in zip(roots, root_grads):
-        deliver(r, g, r._node)
+        deliver(r, g, r._node, r._node)
     order = _topological_order(roots)
+    needed = None if inputs is None else _leading_to(order, wanted)
     with set_grad_enabled(create_graph):
         for node in order:
             g = pending.pop(node, None)
-            if g is None:
+            if g is None or (needed is not None and node not in needed):
                 continue
             if node._retained is not None and node._retained() is not None:
                 _accumulate_retained(node._retained(), g, create_graph)
             grads = _call_backward(node, g, create_graph)
-            for p, pg in zip(node.parents, grads):
+            for p, e, pg in zip(node.parents, node.edges, grads):
                 if pg is not None and p is not None and p.requires_grad:
-                    deliver(p, pg, node)
+                    deliver(p, pg, node, e)
             if not retain_graph:
                 node._free()
     return found

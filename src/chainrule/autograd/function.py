@@ -81,9 +81,10 @@ class Function:
     _out_version = 0
     _retained = None
 
-    # Set on each node by apply(): the parent Tensors (None for non-Tensor arguments), which of
-    # them need a gradient, and what forward saved for backward.
+    # Set on each node by apply(): the parent Tensors (None for non-Tensor arguments), the nodes
+    # that made them (None for leaves), which of them need a gradient, and what forward saved.
     parents: tuple
+    edges: list
     needs_input_grad: tuple
 
     @staticmethod
@@ -134,6 +135,9 @@ class Function:
         if not (record and state.grad_enabled):
             return wrap(out, versions=shared)
         ctx.parents = parents
+        # NOTE: the graph's edges are the nodes that made the inputs when this node was
+        # recorded; an input changed in place later gets a new node without rewiring this one.
+        ctx.edges = [None if p is None else p._node for p in parents]
         ctx._versions = versions
         result = wrap(out, ctx, shared)
         for s in ctx._saved:
@@ -221,6 +225,7 @@ class Function:
         """Drop what the graph holds so memory is returned after backward."""
         self._saved = None
         self.parents = None
+        self.edges = None
 
     @property
     def name(self) -> str:

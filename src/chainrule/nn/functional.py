@@ -2,7 +2,11 @@
 
 Each layer's ``forward`` is one call into this module; each function is either a primitive of
 :mod:`chainrule.ops` or a short composition of them, so its gradient (and its gradient's
-gradient) comes from the primitives' formulas.
+gradient) comes from the primitives' formulas. Convolution, pooling, ``unfold``/``fold`` and
+``pad`` are the functions of :mod:`chainrule.ops` themselves (PyTorch's names and signatures).
+
+Checks: a layer checks its input against its own configuration and dtype first (see
+:mod:`chainrule.nn.checks`); the checks here serve direct calls and name the function.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import math
 import numpy as np
 
 from chainrule import backend
+from chainrule.autograd.mode import no_grad
 from chainrule.creation import from_numpy
+from chainrule.nn.checks import check_dtype
 from chainrule.nn.losses import (  # re-exported: F.cross_entropy, ...
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -23,9 +29,9 @@ from chainrule.nn.losses import (  # re-exported: F.cross_entropy, ...
     nll_loss,
 )
 from chainrule.ops.conv import conv1d, conv2d, conv_transpose2d
-from chainrule.ops.elementwise import clamp, exp, relu, sigmoid, tanh, where
-from chainrule.ops.linalg import linear
-from chainrule.ops.movement import pad
+from chainrule.ops.elementwise import clamp, where
+from chainrule.ops.linalg import linear as _linear
+from chainrule.ops.movement import getitem, pad
 from chainrule.ops.pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -38,10 +44,9 @@ from chainrule.ops.reduce import log_softmax as _log_softmax
 from chainrule.ops.reduce import softmax as _softmax
 from chainrule.ops.special import erf, heaviside, signum
 from chainrule.ops.special import softplus as _softplus
+from chainrule.ops.unary import exp, relu, sigmoid, tanh
 from chainrule.ops.window import fold, unfold
 from chainrule.tensor import Tensor
-
-# ---- other layer families: embedding; convolution and pooling (chainrule.ops.window) --------
 
 __all__ = [
     "linear", "identity", "step", "sign", "piecewise_linear", "sigmoid", "tanh", "relu",
@@ -52,6 +57,27 @@ __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "max_pool1d",
     "max_pool2d", "pad",
 ]
+
+
+# ---- linear ----------------------------------------------------------------------------------
+def linear(input, weight, bias=None):
+    """Affine map over the last axis: y = x W^T + b.
+
+    One fused node; dL/dx = G W, dL/dW = G^T x, dL/db = G summed over all but the last axis.
+
+    Args:
+        input: (*, in_features) tensor.
+        weight: W, (out_features, in_features).
+        bias: b, (out_features,), or None.
+
+    Returns:
+        (*, out_features) tensor.
+
+    Example:
+        >>> F.linear(cr.randn(4, 3), cr.randn(2, 3)).shape
+        (4, 2)
+    """
+    return _linear(input, weight, bias)
 
 
 # ---- activations -----------------------------------------------------------------------------
@@ -80,12 +106,21 @@ def piecewise_linear(input):
 
 
 def leaky_relu(input, negative_slope=0.01):
-    """max(alpha z, z) for 0 <= alpha <= 1: z for z > 0, alpha z otherwise (slope alpha at 0)."""
+    """max(alpha z, z) for 0 <= alpha <= 1: z for z > 0, alpha z otherwise (slope alpha at 0).
+
+    Args:
+        input: any tensor.
+        negative_slope: alpha, the slope for z <= 0.
+    """
     return where(input.data > 0, input, input * negative_slope)
 
 
 def elu(input, alpha=1.0):
     """ELU: z for z > 0, alpha (e^z - 1) otherwise.
+
+    Args:
+        input: any tensor.
+        alpha: -alpha is the limit for z -> -inf.
 
     NOTE: e^z is evaluated at min(z, 0) so the unused branch never overflows (an inf there
     would turn the zero gradient of ``where`` into NaN).
@@ -100,8 +135,10 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 def gelu(input, approximate="none"):
     """GELU: z Phi(z) with Phi the standard normal CDF.
 
-    Exact: 0.5 z (1 + erf(z / sqrt 2)). With ``approximate="tanh"``:
-    0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))).
+    Args:
+        input: any tensor.
+        approximate: "none" for the exact 0.5 z (1 + erf(z / sqrt 2)), or "tanh" for
+            0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))).
     """
     if approximate == "none":
         return input * (erf(input * _SQRT_HALF) + 1.0) * 0.5
@@ -115,6 +152,11 @@ def softplus(input, beta=1.0, threshold=20.0):
     """Softplus: (1/beta) log(1 + e^{beta z}), and z where beta z > threshold.
 
     A smooth ReLU whose derivative is sigmoid(beta z); stable for any z.
+
+    Args:
+        input: any tensor.
+        beta: sharpness (larger is closer to ReLU).
+        threshold: above beta z > threshold the function is taken as linear.
     """
     return _softplus(input, beta, threshold)
 
@@ -128,12 +170,22 @@ log_sigmoid = logsigmoid
 
 
 def softmax(input, dim=-1):
-    """softmax(z)_i = e^{z_i} / sum_j e^{z_j} along ``dim`` (the max is subtracted first)."""
+    """softmax(z)_i = e^{z_i} / sum_j e^{z_j} along ``dim`` (the max is subtracted first).
+
+    Args:
+        input: any tensor.
+        dim: the axis whose entries sum to 1.
+    """
     return _softmax(input, dim)
 
 
 def log_softmax(input, dim=-1):
-    """log softmax(z)_i = z_i - logsumexp(z) along ``dim``; log_softmax([1000, 1]) = [0, -999]."""
+    """log softmax(z)_i = z_i - logsumexp(z) along ``dim``; log_softmax([1000, 1]) = [0, -999].
+
+    Args:
+        input: any tensor.
+        dim: the axis normalised.
+    """
     return _log_softmax(input, dim)
 
 
@@ -189,7 +241,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         eps: added to the variance for stability.
     """
     if input.ndim < 2:
-        raise ValueError(f"batch_norm: expected an input of shape (N, C, ...), got {input.shape}")
+        raise ValueError(f"batch_norm: expected a (N, C, ...) input, got shape "
+                         f"{tuple(input.shape)}")
     c = input.shape[1]
     shape = (1, c) + (1,) * (input.ndim - 2)
     if training:
@@ -238,14 +291,21 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Layer normalisation over the trailing ``normalized_shape`` axes of each sample.
 
     y = (x - mean) / sqrt(var + eps) * gamma + beta, mean and (biased) variance taken over
-    the last len(normalized_shape) axes; gamma and beta have shape ``normalized_shape``.
+    the last len(normalized_shape) axes.
+
+    Args:
+        input: (*, *normalized_shape) tensor.
+        normalized_shape: an int or the tuple of trailing dimensions to normalise over.
+        weight, bias: gamma and beta, of shape ``normalized_shape``, or None.
+        eps: added to the variance for stability.
     """
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
         else tuple(normalized_shape)
     k = len(normalized_shape)
-    if input.shape[input.ndim - k:] != normalized_shape or input.ndim < k:
-        raise ValueError(f"layer_norm: input of shape {input.shape} does not end with "
-                         f"normalized_shape {normalized_shape}")
+    if input.ndim < k or tuple(input.shape[input.ndim - k:]) != normalized_shape:
+        trailing = tuple(input.shape[max(input.ndim - k, 0):])
+        raise ValueError(f"layer_norm(normalized_shape={normalized_shape}): input has trailing "
+                         f"shape {trailing}, shape {tuple(input.shape)}")
     axes = tuple(range(input.ndim - k, input.ndim))
     mean = input.mean(axes, keepdim=True)
     centered = input - mean
@@ -260,9 +320,14 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 # ---- encoding --------------------------------------------------------------------------------
 def one_hot(input, num_classes=-1):
-    """One-hot encoding of int64 class indices: shape (*, num_classes), int64, no gradient.
+    """One-hot encoding of class indices: y[..., k] = 1 if input[...] == k else 0.
 
-    ``num_classes=-1`` uses max(input) + 1.
+    Args:
+        input: integer class indices of any shape (*).
+        num_classes: the number of classes K; -1 uses max(input) + 1.
+
+    Returns:
+        (*, K) int64 tensor, without gradient.
     """
     y = input.data if isinstance(input, Tensor) else np.asarray(input)
     if y.dtype.kind not in "iu":
@@ -275,4 +340,63 @@ def one_hot(input, num_classes=-1):
     return from_numpy((y[..., None] == np.arange(num_classes)).astype(np.int64))
 
 
-from chainrule.nn.layers.embedding import embedding  # noqa: E402,F401  (uses the layers above)
+# ---- embedding -------------------------------------------------------------------------------
+def _indices(input, num_embeddings):
+    """The integer index array of ``input``, checked to lie in [0, num_embeddings)."""
+    raw = input.data if isinstance(input, Tensor) else np.asarray(input)
+    check_dtype("embedding", raw, None, indices=True)
+    if raw.size:
+        low, high = int(raw.min()), int(raw.max())
+        if low < 0 or high >= num_embeddings:
+            bad = low if low < 0 else high
+            raise IndexError(f"embedding: index {bad} is out of range for {num_embeddings} "
+                             "embeddings (valid: 0 .. num_embeddings - 1)")
+    return raw
+
+
+def _renorm_(weight, raw, max_norm, norm_type):
+    """Rescale, in place and outside the graph, the looked-up rows whose norm exceeds max_norm."""
+    rows = np.unique(backend.to_numpy(raw))
+    with no_grad():
+        w = weight.data
+        norms = (np.abs(w[rows]) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+        scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        w[rows] = w[rows] * scale[:, None].astype(w.dtype)
+        weight._version += 1
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0):
+    """Look up rows of ``weight``: y[..., :] = weight[input[...], :].
+
+    The same as one_hot(input) @ weight without building the one-hot matrix; the gradient of
+    ``weight`` adds up the output gradients of every position that looked a row up.
+
+    Args:
+        input: integer Tensor (or array) of any shape, values in [0, num_embeddings).
+        weight: (num_embeddings, embedding_dim) Tensor.
+        padding_idx: positions holding this index get the row's value but pass no gradient
+            to it (the padding row stays as it is during training).
+        max_norm: if given, rows looked up whose ``norm_type``-norm exceeds it are rescaled to
+            norm ``max_norm`` in place first (as PyTorch does).
+        norm_type: the p of the p-norm for ``max_norm``.
+
+    Returns:
+        Tensor of shape ``input.shape + (embedding_dim,)``.
+
+    Example:
+        >>> F.embedding(cr.tensor([[0, 2], [1, 1]]), cr.randn(3, 4)).shape
+        (2, 2, 4)
+    """
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "
+                         f"shape {weight.shape}")
+    raw = _indices(input, weight.shape[0])
+    if max_norm is not None:
+        _renorm_(weight, raw, max_norm, norm_type)
+    out = getitem(weight, raw)
+    if padding_idx is not None and out.requires_grad:
+        pad_positions = raw == padding_idx
+        if pad_positions.any():
+            # NOTE: same values, no gradient where the index is padding_idx.
+            out = where(~pad_positions[..., None], out, out.detach())
+    return out

@@ -1,95 +1,18 @@
 """Differentiable operations: the only place where forward/backward pairs live.
 
-``elementwise``, ``reduce``, ``movement`` and ``linalg`` hold the primitives (a few dozen
-``Function`` subclasses); every other operation is a composition of them.
+``elementwise``, ``unary``, ``reduce``, ``movement`` and ``linalg`` hold the primitives (a few
+dozen ``Primitive`` subclasses); every other operation is a composition of them. Each module
+lists in ``__all__`` the ops that ``chainrule`` exports, so a new op is declared in its own
+module only.
 """
 
-from chainrule.ops.compare import (  # noqa: F401
-    allclose,
-    eq,
-    equal,
-    ge,
-    gt,
-    isfinite,
-    isinf,
-    isnan,
-    le,
-    logical_and,
-    logical_not,
-    logical_or,
-    lt,
-    ne,
-)
-from chainrule.ops.elementwise import (  # noqa: F401
-    abs,
-    add,
-    cast,
-    clamp,
-    clip,
-    cos,
-    div,
-    exp,
-    log,
-    log1p,
-    maximum,
-    minimum,
-    mul,
-    neg,
-    pow,
-    reciprocal,
-    relu,
-    rsqrt,
-    sigmoid,
-    sign,
-    sin,
-    sqrt,
-    square,
-    sub,
-    tanh,
-    where,
-)
-from chainrule.ops.linalg import linear, matmul  # noqa: F401
-from chainrule.ops.movement import (  # noqa: F401
-    broadcast_to,
-    cat,
-    chunk,
-    clone,
-    concatenate,
-    contiguous,
-    expand,
-    expand_as,
-    flatten,
-    getitem,
-    index_arrays,
-    pad,
-    permute,
-    repeat,
-    reshape,
-    reshape_as,
-    split,
-    squeeze,
-    stack,
-    sum_to,
-    t,
-    transpose,
-    type_as,
-    unsqueeze,
-    view,
-    view_as,
-)
-from chainrule.ops.reduce import (  # noqa: F401
-    amax,
-    amin,
-    argmax,
-    argmin,
-    log_softmax,
-    logsumexp,
-    max,
-    mean,
-    min,
-    norm,
-    softmax,
-    std,
-    sum,
-    var,
-)
+from chainrule.ops import compare, elementwise, linalg, movement, reduce, unary
+from chainrule.ops.compare import *  # noqa: F403
+from chainrule.ops.elementwise import *  # noqa: F403
+from chainrule.ops.linalg import *  # noqa: F403
+from chainrule.ops.movement import *  # noqa: F403
+from chainrule.ops.reduce import *  # noqa: F403
+from chainrule.ops.unary import *  # noqa: F403
+
+__all__ = [*compare.__all__, *elementwise.__all__, *linalg.__all__, *movement.__all__,
+           *reduce.__all__, *unary.__all__]

@@ -1,4 +1,4 @@
-"""Elementwise primitives: each forward beside its derivative.
+"""Elementwise arithmetic primitives: each forward beside its derivative.
 
 Binary operations broadcast like NumPy: they are ``Broadcasting`` primitives, whose gradients
 are reduced back to each input's shape (``sum_to``), so the formulas below are written for equal
@@ -11,10 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.function import Primitive
+from chainrule.backend import DEFAULT_FLOAT
 from chainrule.ops import formula as fm
 from chainrule.ops.formula import formula
 from chainrule.ops.movement import Broadcasting
-from chainrule.tensor import Tensor, wrap
+from chainrule.ops.promotion import convert, promoted
+from chainrule.tensor import Tensor, tensor_method, wrap
 
 
 class Add(Broadcasting):
@@ -116,134 +118,6 @@ class Pow(Broadcasting):
         return ga, gb
 
 
-def _sigmoid_array(x):
-    # NOTE: exp(-|x|) never overflows; for x < 0, sigmoid(x) = e^x / (1 + e^x) keeps relative
-    # precision far into the tail (sigmoid(-1000) is 0 without a warning, sigmoid(-20) ~ 2e-9).
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
-
-
-class Exp(Primitive):
-    """z = e^a ; dz/da = e^a = z."""
-
-    @staticmethod
-    def forward(ctx, a):
-        out = np.exp(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g, out):
-        return g * out
-
-
-class Log(Primitive):
-    """z = ln a ; dz/da = 1 / a."""
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return np.log(a)
-
-    @staticmethod
-    def backward(ctx, g, a):
-        return g / a
-
-
-class Sqrt(Primitive):
-    """z = sqrt(a) ; dz/da = 1 / (2 z)."""
-
-    @staticmethod
-    def forward(ctx, a):
-        out = np.sqrt(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g, out):
-        return g / (2 * out)
-
-
-class Sin(Primitive):
-    """z = sin a ; dz/da = cos a."""
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return np.sin(a)
-
-    @staticmethod
-    def backward(ctx, g, a):
-        return g * fm.cos(a)
-
-
-class Cos(Primitive):
-    """z = cos a ; dz/da = -sin a."""
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return np.cos(a)
-
-    @staticmethod
-    def backward(ctx, g, a):
-        return -g * fm.sin(a)
-
-
-class Tanh(Primitive):
-    """z = tanh a ; dz/da = 1 - z^2."""
-
-    @staticmethod
-    def forward(ctx, a):
-        out = np.tanh(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g, out):
-        return g * (1 - out * out)
-
-
-class Sigmoid(Primitive):
-    """z = 1 / (1 + e^-a) ; dz/da = z (1 - z)."""
-
-    @staticmethod
-    def forward(ctx, a):
-        out = _sigmoid_array(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g, out):
-        return g * out * (1 - out)
-
-
-class Relu(Primitive):
-    """z = max(0, a) ; dz/da = 1 where a > 0, else 0 (the subgradient at 0 is 0)."""
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.mask = a > 0
-        return a * ctx.mask
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * ctx.mask
-
-
-class Abs(Primitive):
-    """z = |a| ; dz/da = sign(a) (0 at 0)."""
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.sign = np.sign(a)
-        return np.abs(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * ctx.sign
-
-
 class Maximum(Broadcasting):
     """z = max(a, b) elementwise; at ties the gradient is split evenly (1/2 each)."""
 
@@ -314,107 +188,65 @@ class Cast(Primitive):
 
 
 # ---- functions -------------------------------------------------------------------------------
-def _const(x, like):
-    """Turn a float NumPy constant (array or scalar) into ``like``'s dtype (no silent upcast)."""
-    if isinstance(x, (np.ndarray, np.floating)) and x.dtype.kind == "f" \
-            and isinstance(like, Tensor) \
-            and like.data.dtype.kind == "f" and x.dtype != like.data.dtype:
-        return x.astype(like.data.dtype)
-    return x
-
-
 def add(a, b):
-    """a + b with broadcasting."""
-    return Add.apply(_const(a, b), _const(b, a))
+    """a + b with broadcasting, in the operands' result type (PyTorch's promotion)."""
+    return Add.apply(*promoted(a, b))
 
 
 def sub(a, b):
-    """a - b with broadcasting."""
-    return Sub.apply(_const(a, b), _const(b, a))
+    """a - b with broadcasting, in the operands' result type."""
+    return Sub.apply(*promoted(a, b))
 
 
 def mul(a, b):
-    """a * b with broadcasting."""
-    return Mul.apply(_const(a, b), _const(b, a))
+    """a * b with broadcasting, in the operands' result type."""
+    return Mul.apply(*promoted(a, b))
 
 
 def div(a, b):
-    """a / b with broadcasting."""
-    return Div.apply(_const(a, b), _const(b, a))
+    """a / b (true division) with broadcasting; integers divide into the default float."""
+    a, b = promoted(a, b)
+    if not _is_float(a) and not _is_float(b):
+        a, b = convert(a, DEFAULT_FLOAT), convert(b, DEFAULT_FLOAT)
+    return Div.apply(a, b)
 
 
+@tensor_method
 def pow(a, b):  # noqa: A001 - PyTorch's name
-    """a ** b (``b`` a number or a tensor)."""
-    return Pow.apply(_const(a, b), _const(b, a))
+    """a ** b (``b`` a number or a tensor), in the operands' result type."""
+    return Pow.apply(*promoted(a, b))
 
 
+def _is_float(x) -> bool:
+    kind = x.data.dtype.kind if isinstance(x, Tensor) else np.asarray(x).dtype.kind
+    return kind in "fc"
+
+
+@tensor_method
 def neg(a):
     return Neg.apply(a)
 
 
-@formula(np.exp)
-def exp(x):
-    """e^x."""
-    return Exp.apply(x)
-
-
-@formula(np.log)
-def log(x):
-    """Natural logarithm."""
-    return Log.apply(x)
-
-
-def sqrt(x):
-    return Sqrt.apply(x)
-
-
-@formula(np.sin)
-def sin(x):
-    return Sin.apply(x)
-
-
-@formula(np.cos)
-def cos(x):
-    return Cos.apply(x)
-
-
-def tanh(x):
-    """(e^x - e^-x) / (e^x + e^-x); derivative 1 - tanh^2."""
-    return Tanh.apply(x)
-
-
-@formula(_sigmoid_array)
-def sigmoid(x):
-    """1 / (1 + e^-x), computed without overflow; derivative s (1 - s)."""
-    return Sigmoid.apply(x)
-
-
-def relu(x):
-    """max(0, x)."""
-    return Relu.apply(x)
-
-
-def abs(x):  # noqa: A001
-    return Abs.apply(x)
-
-
+@tensor_method
 def maximum(a, b):
     """Elementwise maximum; ties split the gradient evenly."""
-    return Maximum.apply(_const(a, b), _const(b, a), True)
+    return Maximum.apply(*promoted(a, b), True)
 
 
+@tensor_method
 def minimum(a, b):
     """Elementwise minimum; ties split the gradient evenly."""
-    return Minimum.apply(_const(a, b), _const(b, a), False)
+    return Minimum.apply(*promoted(a, b), False)
 
 
 @formula(np.where)
 def where(condition, a, b):
     """``a`` where ``condition`` holds, else ``b`` (all broadcast together)."""
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
-    return Where.apply(cond.astype(bool, copy=False), _const(a, b), _const(b, a))
+    return Where.apply(cond.astype(bool, copy=False), *promoted(a, b))
 
 
+@tensor_method
 def clamp(x, min=None, max=None):  # noqa: A002
     """Limit x to [min, max]; either bound may be None."""
     if min is None and max is None:
@@ -422,7 +254,7 @@ def clamp(x, min=None, max=None):  # noqa: A002
     return Clamp.apply(x, min, max)
 
 
-clip = clamp
+clip = tensor_method(clamp, "clip")
 
 
 @formula(lambda x, dtype: x.astype(dtype))
@@ -434,22 +266,6 @@ def cast(x, dtype):
     return wrap(x.data.astype(dtype))
 
 
-def square(x):
-    return mul(x, x)
-
-
-def reciprocal(x):
-    return div(1.0, x)
-
-
-def rsqrt(x):
-    return div(1.0, sqrt(x))
-
-
-def log1p(x):
-    return log(add(x, 1.0))
-
-
-def sign(x):
-    """-1, 0 or 1 (no gradient)."""
-    return wrap(np.sign(x.data))
+# The ops that chainrule exports as ``cr.<name>``.
+__all__ = ["add", "cast", "clamp", "clip", "div", "maximum", "minimum", "mul", "neg", "pow",
+           "sub", "where"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from chainrule.autograd.function import Primitive
 from chainrule.ops import formula as fm
-from chainrule.ops.elementwise import _const
+from chainrule.ops.promotion import promoted
+from chainrule.tensor import Tensor
 
 
 class MatMul(Primitive):
@@ -84,10 +85,25 @@ class Linear(Primitive):
 
 
 def matmul(a, b):
-    """Matrix product with NumPy's rules for 1-D and batched operands."""
-    return MatMul.apply(_const(a, b), _const(b, a))
+    """Matrix product with NumPy's rules for 1-D and batched operands.
+
+    Both tensors must have the same dtype, as in PyTorch; a NumPy constant takes the tensor's.
+    """
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        if a.data.dtype != b.data.dtype:
+            raise RuntimeError(f"matmul: expected both operands to have the same dtype, got "
+                               f"{a.data.dtype} and {b.data.dtype} (shapes {a.shape} and "
+                               f"{b.shape}); convert one with .to()")
+        return MatMul.apply(a, b)
+    return MatMul.apply(*promoted(a, b))
 
 
 def linear(x, weight, bias=None):
     """y = x W^T + b, with W of shape (out_features, in_features)."""
     return Linear.apply(x, weight, bias)
+
+
+# The ops that chainrule exports as ``cr.<name>``.
+__all__ = [
+    "linear", "matmul",
+]

@@ -12,9 +12,10 @@ import numpy as np
 
 from chainrule.autograd.function import Primitive
 from chainrule.ops import formula as fm
-from chainrule.ops.elementwise import clamp, log
+from chainrule.ops.elementwise import clamp
 from chainrule.ops.formula import formula
 from chainrule.ops.reduce import log_softmax, softmax
+from chainrule.ops.unary import log
 
 BCE_LOG_FLOOR = -100.0  # PyTorch clamps log(p) and log(1 - p) at -100
 BCE_EPS = 1e-12  # PyTorch's floor for p (1 - p) in the BCE gradient

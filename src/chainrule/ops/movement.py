@@ -11,7 +11,7 @@ import numpy as np
 from chainrule.autograd.function import Primitive
 from chainrule.ops import formula as fm
 from chainrule.ops.formula import formula, sum_to_array
-from chainrule.tensor import Tensor, _shape_arg
+from chainrule.tensor import Tensor, _shape_arg, tensor_method
 
 
 class Reshape(Primitive):
@@ -147,6 +147,38 @@ def index_add(g, index, shape):
     return IndexAdd.apply(g, index, shape)
 
 
+def index_put_array(x, index, value):
+    """A copy of ``x`` with ``value`` written at ``index``."""
+    out = x.copy()
+    out[index] = value
+    return out
+
+
+class IndexPut(Primitive):
+    """z = x with z[index] = v ; dz/dx = 1 outside ``index`` and 0 inside, dz/dv = g[index]
+    (summed back over the axes along which v was broadcast)."""
+
+    @staticmethod
+    def forward(ctx, x, index, value):
+        ctx.index = index
+        ctx.value_shape = getattr(value, "shape", ())
+        return index_put_array(x, index, value)
+
+    @staticmethod
+    def backward(ctx, g):
+        nx, _, nv = ctx.needs_input_grad
+        gx = fm.index_put(g, ctx.index, 0.0) if nx else None
+        gv = fm.sum_to(fm.getitem(g, ctx.index), ctx.value_shape) if nv else None
+        return gx, None, gv
+
+
+@formula(index_put_array)
+def index_put(x, index, value):
+    """A copy of ``x`` with ``value`` written at ``index`` (what ``x[index] = value`` does in
+    place): the gradient flows to ``x`` outside ``index`` and to ``value`` inside it."""
+    return IndexPut.apply(x, index_arrays(index), value)
+
+
 class Cat(Primitive):
     """z = the inputs joined along ``axis`` ; each gets back its slice of the gradient."""
 
@@ -192,6 +224,7 @@ class Pad(Primitive):
 
 
 # ---- functions -------------------------------------------------------------------------------
+@tensor_method
 @formula(lambda x, *shape: x.reshape(_shape_arg(shape)))
 def reshape(x, *shape):
     """The same elements in a new shape (one dimension may be -1)."""
@@ -201,16 +234,18 @@ def reshape(x, *shape):
     return Reshape.apply(x, shape)
 
 
-view = reshape
+view = tensor_method(reshape, "view")
 
 
+@tensor_method
 def view_as(x, other):
     return reshape(x, other.shape)
 
 
-reshape_as = view_as
+reshape_as = tensor_method(view_as, "reshape_as")
 
 
+@tensor_method
 def flatten(x, start_dim=0, end_dim=-1):
     """Merge dimensions ``start_dim`` .. ``end_dim`` into one."""
     if x.ndim == 0:
@@ -220,6 +255,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, shape)
 
 
+@tensor_method
 @formula(lambda x, *dims: x.transpose(_shape_arg(dims)))
 def permute(x, *dims):
     """Reorder the axes: ``x.permute(2, 0, 1)``."""
@@ -239,6 +275,7 @@ def _axis(dim, n, op):
     return dim % n
 
 
+@tensor_method
 @formula(lambda x, dim0, dim1: x.swapaxes(dim0, dim1))
 def transpose(x, dim0, dim1):
     """Swap two axes."""
@@ -251,11 +288,13 @@ def transpose(x, dim0, dim1):
     return permute(x, tuple(axes))
 
 
+@tensor_method
 def t(x):
     """Transpose of a matrix (a vector is returned as is)."""
     return x if x.ndim < 2 else transpose(x, 0, 1)
 
 
+@tensor_method
 def squeeze(x, dim=None):
     """Drop axes of size 1 (only ``dim`` when given)."""
     if dim is None:
@@ -267,12 +306,14 @@ def squeeze(x, dim=None):
     return reshape(x, shape)
 
 
+@tensor_method
 def unsqueeze(x, dim):
     """Insert an axis of size 1 at ``dim``."""
     dim = _axis(dim, x.ndim + 1, "unsqueeze")
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
+@tensor_method
 @formula(lambda x, *shape: broadcast_array(x, _shape_arg(shape)))
 def broadcast_to(x, *shape):
     """Repeat ``x`` along new or size-1 axes, like NumPy broadcasting."""
@@ -286,6 +327,7 @@ def broadcast_to(x, *shape):
             from None
 
 
+@tensor_method
 def expand(x, *sizes):
     """PyTorch's ``expand``: broadcast, where -1 keeps a dimension's size."""
     sizes = _shape_arg(sizes)
@@ -294,10 +336,12 @@ def expand(x, *sizes):
     return broadcast_to(x, shape)
 
 
+@tensor_method
 def expand_as(x, other):
     return broadcast_to(x, other.shape)
 
 
+@tensor_method
 @formula(sum_to_array)
 def sum_to(x, shape):
     """Sum over the axes that broadcasting to ``x.shape`` would have added (adjoint of expand)."""
@@ -352,6 +396,7 @@ def stack(tensors, dim=0):
     return cat([unsqueeze(t, dim) for t in tensors], dim)
 
 
+@tensor_method
 def split(x, split_size_or_sections, dim=0):
     """Split into pieces of ``split_size`` (an int) or of the given sizes (a list)."""
     n = x.shape[dim]
@@ -371,6 +416,7 @@ def split(x, split_size_or_sections, dim=0):
     return tuple(out)
 
 
+@tensor_method
 def chunk(x, chunks, dim=0):
     """Split into ``chunks`` nearly equal pieces."""
     n = x.shape[dim]
@@ -392,6 +438,7 @@ def pad(x, pad, mode="constant", value=0.0):
     return Pad.apply(x, tuple(widths), value)
 
 
+@tensor_method
 def repeat(x, *sizes):
     """Tile the tensor ``sizes[i]`` times along each axis (PyTorch's ``repeat``)."""
     sizes = _shape_arg(sizes)
@@ -406,14 +453,26 @@ def repeat(x, *sizes):
     return reshape(expanded, tuple(final))
 
 
+@tensor_method
 def clone(x):
     """A copy that stays in the graph (gradient passes through unchanged)."""
     return Clone.apply(x)
 
 
+@tensor_method
 def contiguous(x):
     return x
 
 
+@tensor_method
 def type_as(x, other):
     return x.to(other.dtype)
+
+
+# The ops that chainrule exports as ``cr.<name>``.
+__all__ = [
+    "broadcast_to", "cat", "chunk", "clone", "concatenate", "contiguous", "expand",
+    "expand_as", "flatten", "getitem", "index_arrays", "pad", "permute", "repeat",
+    "reshape", "reshape_as", "split", "squeeze", "stack", "sum_to", "t", "transpose",
+    "type_as", "unsqueeze", "view", "view_as",
+]

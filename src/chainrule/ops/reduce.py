@@ -10,9 +10,10 @@ import numpy as np
 
 from chainrule.autograd.function import Primitive
 from chainrule.ops import formula as fm
-from chainrule.ops.elementwise import log, maximum, minimum, sqrt, where
+from chainrule.ops.elementwise import maximum, minimum, where
 from chainrule.ops.formula import formula
-from chainrule.tensor import Tensor, ValuesIndices, wrap
+from chainrule.ops.unary import log, sqrt
+from chainrule.tensor import Tensor, ValuesIndices, tensor_method, wrap
 
 
 def normalize_dims(dim, ndim, op="reduction"):
@@ -143,12 +144,14 @@ def _reduce(cls, x, dim, keepdim, *extra, op):
     return cls.apply(x, axis, keepdim, *extra)
 
 
+@tensor_method
 @formula(lambda x, dim=None, keepdim=False: x.sum(axis=dim, keepdims=keepdim))
 def sum(x, dim=None, keepdim=False):  # noqa: A001
     """Sum over ``dim`` (all elements when None)."""
     return _reduce(Sum, x, dim, keepdim, op="sum")
 
 
+@tensor_method
 def mean(x, dim=None, keepdim=False):
     """Arithmetic mean over ``dim``."""
     return _reduce(Mean, x, dim, keepdim, op="mean")
@@ -165,11 +168,13 @@ def _extremum(x, dim, keepdim, largest):
     return ValuesIndices(values, arg(x, dim, keepdim))
 
 
+@tensor_method
 def max(x, dim=None, keepdim=False):  # noqa: A001
     """Maximum; with ``dim`` returns ``(values, indices)`` like PyTorch."""
     return _extremum(x, dim, keepdim, True)
 
 
+@tensor_method
 def min(x, dim=None, keepdim=False):  # noqa: A001
     """Minimum; with ``dim`` returns ``(values, indices)`` like PyTorch."""
     return _extremum(x, dim, keepdim, False)
@@ -183,6 +188,7 @@ def amin(x, dim=None, keepdim=False):
     return _reduce(Extremum, x, dim, keepdim, False, op="amin")
 
 
+@tensor_method
 def var(x, dim=None, correction=1, keepdim=False, unbiased=None):
     """Variance: sum (x - mean)^2 / (n - correction); ``unbiased=False`` means correction 0."""
     if unbiased is not None:
@@ -204,11 +210,13 @@ def _root(s, p=2):
     return where(zero, 0.0, root(where(zero, 1.0, s)))
 
 
+@tensor_method
 def std(x, dim=None, correction=1, keepdim=False, unbiased=None):
     """Standard deviation: sqrt(var) (gradient 0 where the variance is 0)."""
     return _root(var(x, dim, correction, keepdim, unbiased))
 
 
+@tensor_method
 def logsumexp(x, dim=None, keepdim=False):
     """log sum_i e^{x_i}, computed as m + log sum e^{x - m} with m the (constant) maximum."""
     axis = normalize_dims(dim, x.ndim, "logsumexp")
@@ -220,12 +228,14 @@ def logsumexp(x, dim=None, keepdim=False):
     return out
 
 
+@tensor_method
 def log_softmax(x, dim=-1):
     """z_i - logsumexp(z) along ``dim``, stable for large inputs."""
     (axis,) = normalize_dims(dim, x.ndim, "log_softmax")
     return LogSoftmax.apply(x, axis)
 
 
+@tensor_method
 def softmax(x, dim=-1):
     """e^{z_i} / sum_j e^{z_j} along ``dim``, stable for large inputs."""
     (axis,) = normalize_dims(dim, x.ndim, "softmax")
@@ -241,16 +251,19 @@ def _arg_extremum(x, dim, keepdim, largest):
     return wrap(np.asarray(find(axis=dim, keepdims=keepdim), dtype=np.int64))
 
 
+@tensor_method
 def argmax(x, dim=None, keepdim=False):
     """Index of the maximum (over the flattened tensor when ``dim`` is None); no gradient."""
     return _arg_extremum(x, dim, keepdim, True)
 
 
+@tensor_method
 def argmin(x, dim=None, keepdim=False):
     """Index of the minimum; no gradient."""
     return _arg_extremum(x, dim, keepdim, False)
 
 
+@tensor_method
 def norm(x, p=2, dim=None, keepdim=False):
     """The p-norm (sum |x|^p)^(1/p) (max |x| for p = inf); gradient 0 at the zero vector."""
     if p == 2:
@@ -266,5 +279,8 @@ def builtins_max(a, b):
     return a if a > b else b
 
 
-__all__ = ["sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp",
-           "log_softmax", "softmax", "argmax", "argmin", "norm", "normalize_dims", "where"]
+# The ops that chainrule exports as ``cr.<name>``.
+__all__ = [
+    "amax", "amin", "argmax", "argmin", "log_softmax", "logsumexp", "max", "mean", "min",
+    "norm", "softmax", "std", "sum", "var",
+]

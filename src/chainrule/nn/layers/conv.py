@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 
 from chainrule import creation
+from chainrule.nn import functional as F
 from chainrule.nn import init
+from chainrule.nn.checks import check_dtype
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
-from chainrule.ops.conv import conv1d, conv2d, conv_transpose2d
 from chainrule.ops.window import conv_output_size, ntuple
 
 
@@ -75,7 +76,11 @@ class _ConvNd(Module):
                 init.uniform_(self.bias, -bound, bound)
 
     def _check(self, input) -> None:
-        """Reject an input whose rank, channel count or size does not fit the layer."""
+        """Reject an input whose rank, channel count, dtype or size does not fit the layer.
+
+        The errors name the layer and the input's shape (the checks of ``F.conv2d`` and its
+        siblings name the function instead, for direct calls).
+        """
         n, name = self._spatial, f"{type(self).__name__}({self.extra_repr()})"
         if input.ndim not in (n + 1, n + 2):
             raise ValueError(f"{name}: expected a {n + 2}-D input (N, C, ...) or a {n + 1}-D "
@@ -84,6 +89,7 @@ class _ConvNd(Module):
         if channels != self.in_channels:
             raise ValueError(f"{name}: input has {channels} channels, shape "
                              f"{tuple(input.shape)}, expected in_channels={self.in_channels}")
+        check_dtype(self, input, self.weight)
         if self.padding == "same":
             return  # the output has the input's size
         padding = (0,) * n if self.padding == "valid" else self.padding
@@ -153,8 +159,8 @@ class Conv2d(_ConvNd):
 
     def forward(self, input):
         self._check(input)
-        return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                      self.groups)
+        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
 
 
 class Conv1d(_ConvNd):
@@ -177,8 +183,8 @@ class Conv1d(_ConvNd):
 
     def forward(self, input):
         self._check(input)
-        return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                      self.groups)
+        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
 
 
 class ConvTranspose2d(_ConvNd):
@@ -214,5 +220,5 @@ class ConvTranspose2d(_ConvNd):
 
     def forward(self, input):
         self._check(input)
-        return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
-                                self.output_padding, self.groups, self.dilation)
+        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self.output_padding, self.groups, self.dilation)

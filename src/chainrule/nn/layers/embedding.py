@@ -11,67 +11,12 @@ import numpy as np
 from chainrule import backend
 from chainrule.autograd.mode import no_grad
 from chainrule.creation import from_numpy
+from chainrule.nn import functional as F
+from chainrule.nn.checks import check_dtype
 from chainrule.nn.init import normal_
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
-from chainrule.ops.elementwise import where
-from chainrule.ops.movement import getitem
 from chainrule.tensor import Tensor
-
-
-def _indices(input, num_embeddings, who):
-    """The integer index array of ``input``, checked to lie in [0, num_embeddings)."""
-    raw = input.data if isinstance(input, Tensor) else np.asarray(input)
-    if raw.dtype.kind not in "iu":
-        raise TypeError(f"{who}: indices must be integers, got dtype {raw.dtype}")
-    if raw.size:
-        low, high = int(raw.min()), int(raw.max())
-        if low < 0 or high >= num_embeddings:
-            bad = low if low < 0 else high
-            raise IndexError(f"{who}: index {bad} is out of range for {num_embeddings} "
-                             "embeddings (valid: 0 .. num_embeddings - 1)")
-    return raw
-
-
-def _renorm_(weight, raw, max_norm, norm_type):
-    """Rescale, in place and outside the graph, the looked-up rows whose norm exceeds max_norm."""
-    rows = np.unique(backend.to_numpy(raw))
-    with no_grad():
-        w = weight.data
-        norms = (np.abs(w[rows]) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
-        scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
-        w[rows] = w[rows] * scale[:, None].astype(w.dtype)
-        weight._version += 1
-
-
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0):
-    """Look up rows of ``weight``: y[..., :] = weight[input[...], :].
-
-    Args:
-        input: integer Tensor (or array) of any shape, values in [0, num_embeddings).
-        weight: (num_embeddings, embedding_dim) Tensor.
-        padding_idx: positions holding this index get the row's value but pass no gradient
-            to it (the padding row stays as it is during training).
-        max_norm: if given, rows looked up whose ``norm_type``-norm exceeds it are rescaled to
-            norm ``max_norm`` in place first (as PyTorch does).
-        norm_type: the p of the p-norm for ``max_norm``.
-
-    Returns:
-        Tensor of shape ``input.shape + (embedding_dim,)``.
-    """
-    if weight.ndim != 2:
-        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "
-                         f"shape {weight.shape}")
-    raw = _indices(input, weight.shape[0], "embedding")
-    if max_norm is not None:
-        _renorm_(weight, raw, max_norm, norm_type)
-    out = getitem(weight, raw)
-    if padding_idx is not None and out.requires_grad:
-        pad = raw == padding_idx
-        if pad.any():
-            # NOTE: same values, no gradient where the index is padding_idx.
-            out = where(~pad[..., None], out, out.detach())
-    return out
 
 
 class Embedding(Module):
@@ -85,7 +30,7 @@ class Embedding(Module):
         num_embeddings: size of the vocabulary V.
         embedding_dim: size of each vector D.
         padding_idx: an index whose row is zero and never updated (negative counts from V).
-        max_norm: renormalise looked-up rows to at most this norm (see :func:`embedding`).
+        max_norm: renormalise looked-up rows to at most this norm (see ``F.embedding``).
         norm_type: the p of the p-norm for ``max_norm``.
         dtype: parameter dtype (default float32).
 
@@ -143,7 +88,8 @@ class Embedding(Module):
                    _weight=weight)
 
     def forward(self, input):
-        return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type)
+        check_dtype(self, input, self.weight, indices=True)
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type)
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"

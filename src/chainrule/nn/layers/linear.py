@@ -7,6 +7,7 @@ import math
 from chainrule import creation
 from chainrule.nn import functional as F
 from chainrule.nn import init
+from chainrule.nn.checks import check_dtype
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 
@@ -24,7 +25,8 @@ class Linear(Module):
         dtype: parameter dtype (float32 by default).
 
     Shape:
-        input (*, in_features) -> output (*, out_features).
+        input (*, in_features) -> output (*, out_features); the input's dtype must be the
+        weight's (an integer input raises, as in PyTorch).
 
     Attributes:
         weight: W of shape (out_features, in_features), initialised U(-k, k) with
@@ -63,6 +65,7 @@ class Linear(Module):
             features = input.shape[-1] if input.ndim else 0
             raise ValueError(f"Linear(in_features={self.in_features}): input has {features} "
                              f"features, shape {tuple(input.shape)}")
+        check_dtype(self, input, self.weight)
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:

@@ -7,6 +7,7 @@ import numpy as np
 from chainrule import creation
 from chainrule.nn import functional as F
 from chainrule.nn import init
+from chainrule.nn.checks import check_dtype
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 
@@ -68,6 +69,10 @@ class _BatchNorm(Module):
         if input.shape[1] != self.num_features:
             raise ValueError(f"{name}: input has {input.shape[1]} channels, shape "
                              f"{tuple(input.shape)}")
+        if self.weight is not None:
+            check_dtype(self, input, self.weight)
+        elif self.running_mean is not None:
+            check_dtype(self, input, self.running_mean, weight_name="running_mean")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data += 1
@@ -166,6 +171,8 @@ class LayerNorm(Module):
             trailing = tuple(input.shape[max(input.ndim - k, 0):])
             raise ValueError(f"LayerNorm(normalized_shape={self.normalized_shape}): input has "
                              f"trailing shape {trailing}, shape {tuple(input.shape)}")
+        if self.weight is not None:
+            check_dtype(self, input, self.weight)
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

@@ -7,19 +7,16 @@ sensitive to small shifts of the input.
 
 from __future__ import annotations
 
+from chainrule.nn import functional as F
 from chainrule.nn.module import Module
-from chainrule.ops.pooling import (
-    adaptive_avg_pool1d,
-    adaptive_avg_pool2d,
-    avg_pool1d,
-    avg_pool2d,
-    max_pool1d,
-    max_pool2d,
-)
 
 
 class _Pool(Module):
-    """Shared checks: errors name the layer and the input's shape."""
+    """Shared checks: errors name the layer and the input's shape.
+
+    The layer checks the input's rank itself; the window geometry is checked once, by the
+    pooling function, whose error is re-raised with the layer's name and the input's shape.
+    """
 
     _spatial = 2
 
@@ -64,7 +61,7 @@ class MaxPool2d(_Pool):
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
     def forward(self, input):
-        return self._call(max_pool2d, input, self.kernel_size, self.stride, self.padding,
+        return self._call(F.max_pool2d, input, self.kernel_size, self.stride, self.padding,
                           self.dilation, self.ceil_mode, self.return_indices)
 
     def extra_repr(self) -> str:
@@ -83,7 +80,7 @@ class MaxPool1d(MaxPool2d):
     _spatial = 1
 
     def forward(self, input):
-        return self._call(max_pool1d, input, self.kernel_size, self.stride, self.padding,
+        return self._call(F.max_pool1d, input, self.kernel_size, self.stride, self.padding,
                           self.dilation, self.ceil_mode, self.return_indices)
 
 
@@ -110,7 +107,7 @@ class AvgPool2d(_Pool):
         self.divisor_override = divisor_override
 
     def forward(self, input):
-        return self._call(avg_pool2d, input, self.kernel_size, self.stride, self.padding,
+        return self._call(F.avg_pool2d, input, self.kernel_size, self.stride, self.padding,
                           self.ceil_mode, self.count_include_pad, self.divisor_override)
 
     def extra_repr(self) -> str:
@@ -134,7 +131,7 @@ class AvgPool1d(_Pool):
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
 
     def forward(self, input):
-        return self._call(avg_pool1d, input, self.kernel_size, self.stride, self.padding,
+        return self._call(F.avg_pool1d, input, self.kernel_size, self.stride, self.padding,
                           self.ceil_mode, self.count_include_pad)
 
     def extra_repr(self) -> str:
@@ -160,7 +157,7 @@ class AdaptiveAvgPool2d(_Pool):
         self.output_size = output_size
 
     def forward(self, input):
-        return self._call(adaptive_avg_pool2d, input, self.output_size)
+        return self._call(F.adaptive_avg_pool2d, input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -181,7 +178,7 @@ class AdaptiveAvgPool1d(_Pool):
         self.output_size = output_size
 
     def forward(self, input):
-        return self._call(adaptive_avg_pool1d, input, self.output_size)
+        return self._call(F.adaptive_avg_pool1d, input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"

@@ -25,13 +25,20 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.creation import from_numpy
+from chainrule.nn import functional as F
 from chainrule.nn.init import uniform_
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.nn.rnn_utils import step_mask
-from chainrule.ops.linalg import linear
 from chainrule.ops.movement import cat, stack
-from chainrule.ops.recurrent import gru_sequence, lstm_sequence, rnn_sequence
+from chainrule.ops.recurrent import (
+    gru_cell,
+    gru_sequence,
+    lstm_cell,
+    lstm_sequence,
+    rnn_cell,
+    rnn_sequence,
+)
 from chainrule.tensor import Tensor
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -44,10 +51,28 @@ def _uniform_(params, hidden_size):
         uniform_(p, -bound, bound)
 
 
-def _check_sizes(name, input_size, hidden_size):
-    for label, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+def _check_sizes(name, **sizes):
+    for label, value in sizes.items():
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
             raise ValueError(f"{name}: {label} must be a positive integer, got {value!r}")
+
+
+def _add_parameters(module, gates, width, hidden_size, bias, dtype, suffix=""):
+    """Create weight_ih (gates, width), weight_hh (gates, H) and, with ``bias``, bias_ih and
+    bias_hh (gates,) of one layer and direction, in PyTorch's order; return their names."""
+    dtype = np.dtype(dtype if dtype is not None else backend.DEFAULT_FLOAT)
+    shapes = {"weight_ih": (gates, width), "weight_hh": (gates, hidden_size)}
+    if bias:
+        shapes.update(bias_ih=(gates,), bias_hh=(gates,))
+    for kind, shape in shapes.items():
+        setattr(module, kind + suffix, Parameter(from_numpy(np.zeros(shape, dtype=dtype))))
+    return [kind + suffix for kind in shapes]
+
+
+def _check_state(name, hx, expected, what):
+    if not isinstance(hx, Tensor) or hx.shape != expected:
+        got = hx.shape if isinstance(hx, Tensor) else type(hx).__name__
+        raise ValueError(f"{name}: expected {what} of shape {expected}, got {got}")
 
 
 def _check_dtype(layer, x, weight):
@@ -63,10 +88,7 @@ class RNNBase(Module):
                  batch_first=False, dropout=0.0, bidirectional=False, dtype=None):
         super().__init__()
         name = type(self).__name__
-        _check_sizes(name, input_size, hidden_size)
-        if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) \
-                or num_layers < 1:
-            raise ValueError(f"{name}: num_layers must be an integer >= 1, got {num_layers!r}")
+        _check_sizes(name, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
         if isinstance(dropout, bool) or not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
         if dropout > 0 and num_layers == 1:
@@ -75,7 +97,6 @@ class RNNBase(Module):
         self.mode, self.input_size, self.hidden_size = mode, int(input_size), int(hidden_size)
         self.num_layers, self.bias, self.batch_first = int(num_layers), bool(bias), batch_first
         self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
-        dtype = np.dtype(dtype if dtype is not None else backend.DEFAULT_FLOAT)
         gates = _GATES[mode] * self.hidden_size
         directions = 2 if self.bidirectional else 1
         self._flat_weights_names = []
@@ -83,13 +104,8 @@ class RNNBase(Module):
             width = self.input_size if layer == 0 else self.hidden_size * directions
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                shapes = {"weight_ih": (gates, width), "weight_hh": (gates, self.hidden_size)}
-                if self.bias:
-                    shapes.update(bias_ih=(gates,), bias_hh=(gates,))
-                for kind, shape in shapes.items():
-                    weight = Parameter(from_numpy(np.zeros(shape, dtype=dtype)))
-                    setattr(self, kind + suffix, weight)
-                    self._flat_weights_names.append(kind + suffix)
+                self._flat_weights_names += _add_parameters(
+                    self, gates, width, self.hidden_size, self.bias, dtype, suffix)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -131,10 +147,7 @@ class RNNBase(Module):
             xp = backend.namespace(self.weight_hh_l0.data)
             return [from_numpy(xp.zeros((batch, self.hidden_size), dtype=dtype))] * count
         expected = (count, self.hidden_size) if unbatched else (count, batch, self.hidden_size)
-        if not isinstance(hx, Tensor) or hx.shape != expected:
-            got = hx.shape if isinstance(hx, Tensor) else type(hx).__name__
-            raise ValueError(f"{self._layer_name()}: expected {what} of shape {expected}, got "
-                             f"{got}")
+        _check_state(self._layer_name(), hx, expected, what)
         _check_dtype(self._layer_name(), hx, self.weight_hh_l0)
         if unbatched:
             hx = hx.unsqueeze(1)
@@ -170,16 +183,14 @@ class RNNBase(Module):
             # NOTE: for RNN and LSTM b_hh only ever appears in the sum b_ih + b_hh, so it is
             # folded into the input projection; GRU keeps b_hn inside r * (W_hn h + b_hn).
             b_ih = b_ih + b_hh
-        gx = linear(x.reshape(steps * batch, width), w_ih, b_ih).reshape(steps, batch, -1)
+        gx = F.linear(x.reshape(steps * batch, width), w_ih, b_ih).reshape(steps, batch, -1)
         if self.mode == "LSTM":
             hs, (h_n, c_n) = lstm_sequence(gx, h0, c0, w_hh, mask, reverse)
             return hs, h_n, c_n
         if self.mode == "GRU":
-            hs, h_n = gru_sequence(gx, h0, w_hh, b_hh, mask, reverse)
-        else:
-            nonlinearity = "relu" if self.mode == "RNN_RELU" else "tanh"
-            hs, h_n = rnn_sequence(gx, h0, w_hh, mask, reverse, nonlinearity)
-        return hs, h_n, None
+            return (*gru_sequence(gx, h0, w_hh, b_hh, mask, reverse), None)
+        nonlinearity = "relu" if self.mode == "RNN_RELU" else "tanh"
+        return (*rnn_sequence(gx, h0, w_hh, mask, reverse, nonlinearity), None)
 
     def _run(self, input, hx, cx, lengths):
         x, unbatched, mask = self._prepare(input, lengths)
@@ -199,8 +210,6 @@ class RNNBase(Module):
                 c_n.append(c_last)
             x = outs[0] if directions == 1 else cat(outs, -1)
             if self.dropout and self.training and layer + 1 < self.num_layers:
-                from chainrule.nn import functional as F
-
                 x = F.dropout(x, self.dropout, training=True)
         if mask is not None:
             x = x * backend.to_device(mask.astype(x.dtype), x.device)
@@ -324,22 +333,19 @@ class GRU(RNNBase):
 # ---- cells: one time step -----------------------------------------------------------------------
 class RNNCellBase(Module):
     """One time step of a recurrent layer; parameters ``weight_ih``, ``weight_hh``, ``bias_ih``,
-    ``bias_hh`` as in PyTorch. A step runs the same fused primitive as the layers, with T = 1."""
+    ``bias_hh`` as in PyTorch. A step is the input projection and one call of the cell of
+    :mod:`chainrule.ops.recurrent` (``rnn_cell``, ``lstm_cell``, ``gru_cell``): the cell that
+    defines the layers' recurrence."""
 
     _gates = 1
 
     def __init__(self, input_size, hidden_size, bias=True, dtype=None):
         super().__init__()
-        _check_sizes(type(self).__name__, input_size, hidden_size)
+        _check_sizes(type(self).__name__, input_size=input_size, hidden_size=hidden_size)
         self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), bias
-        dtype = np.dtype(dtype if dtype is not None else backend.DEFAULT_FLOAT)
-        gates = self._gates * self.hidden_size
-        self.weight_ih = Parameter(from_numpy(np.zeros((gates, self.input_size), dtype=dtype)))
-        self.weight_hh = Parameter(from_numpy(np.zeros((gates, self.hidden_size), dtype=dtype)))
-        if bias:
-            self.bias_ih = Parameter(from_numpy(np.zeros((gates,), dtype=dtype)))
-            self.bias_hh = Parameter(from_numpy(np.zeros((gates,), dtype=dtype)))
-        else:
+        _add_parameters(self, self._gates * self.hidden_size, self.input_size, self.hidden_size,
+                        bias, dtype)
+        if not bias:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
         self.reset_parameters()
@@ -352,19 +358,17 @@ class RNNCellBase(Module):
         s = f"{self.input_size}, {self.hidden_size}"
         return s + (", bias=False" if not self.bias else "")
 
-    def _state(self, hx, batch, unbatched, dtype, what="hx"):
-        name = f"{type(self).__name__}(hidden_size={self.hidden_size})"
+    def _state(self, hx, gx, what="hx"):
+        """The state ``hx`` checked against the input, (B, H) or unbatched (H,); or zeros."""
+        shape = gx.shape[:-1] + (self.hidden_size,)
         if hx is None:
             xp = backend.namespace(self.weight_hh.data)
-            return from_numpy(xp.zeros((batch, self.hidden_size), dtype=dtype))
-        expected = (self.hidden_size,) if unbatched else (batch, self.hidden_size)
-        if not isinstance(hx, Tensor) or hx.shape != expected:
-            got = hx.shape if isinstance(hx, Tensor) else type(hx).__name__
-            raise ValueError(f"{name}: expected {what} of shape {expected}, got {got}")
-        return hx.unsqueeze(0) if unbatched else hx
+            return from_numpy(xp.zeros(shape, dtype=gx.dtype))
+        _check_state(f"{type(self).__name__}(hidden_size={self.hidden_size})", hx, shape, what)
+        return hx
 
     def _project(self, input, fold_bias):
-        """gx = W_ih x + b of shape (1, B, gates * H), and whether the input was unbatched."""
+        """gx = W_ih x + b, of shape (B, gates * H) or unbatched (gates * H,)."""
         name = f"{type(self).__name__}(input_size={self.input_size})"
         if not isinstance(input, Tensor) or input.ndim not in (1, 2) \
                 or input.shape[-1] != self.input_size:
@@ -372,12 +376,10 @@ class RNNCellBase(Module):
             raise ValueError(f"{name}: expected input of shape (B, {self.input_size}) or "
                              f"({self.input_size},), got {got}")
         _check_dtype(name, input, self.weight_ih)
-        unbatched = input.ndim == 1
-        x = input.unsqueeze(0) if unbatched else input
         bias = self.bias_ih
         if fold_bias and self.bias:
             bias = bias + self.bias_hh
-        return linear(x, self.weight_ih, bias).unsqueeze(0), unbatched
+        return F.linear(input, self.weight_ih, bias)
 
 
 class RNNCell(RNNCellBase):
@@ -399,10 +401,8 @@ class RNNCell(RNNCellBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):
-        gx, unbatched = self._project(input, fold_bias=True)
-        h = self._state(hx, gx.shape[1], unbatched, gx.dtype)
-        h = rnn_sequence(gx, h, self.weight_hh, nonlinearity=self.nonlinearity)[1]
-        return h[0] if unbatched else h
+        gx = self._project(input, fold_bias=True)
+        return rnn_cell(gx, self._state(hx, gx), self.weight_hh, self.nonlinearity)
 
 
 class LSTMCell(RNNCellBase):
@@ -415,12 +415,9 @@ class LSTMCell(RNNCellBase):
     _gates = 4
 
     def forward(self, input, hx=None):
-        gx, unbatched = self._project(input, fold_bias=True)
+        gx = self._project(input, fold_bias=True)
         h, c = (None, None) if hx is None else hx
-        h = self._state(h, gx.shape[1], unbatched, gx.dtype, "h")
-        c = self._state(c, gx.shape[1], unbatched, gx.dtype, "c")
-        _, (h, c) = lstm_sequence(gx, h, c, self.weight_hh)
-        return (h[0], c[0]) if unbatched else (h, c)
+        return lstm_cell(gx, self._state(h, gx, "h"), self._state(c, gx, "c"), self.weight_hh)
 
 
 class GRUCell(RNNCellBase):
@@ -432,7 +429,5 @@ class GRUCell(RNNCellBase):
     _gates = 3
 
     def forward(self, input, hx=None):
-        gx, unbatched = self._project(input, fold_bias=False)
-        h = self._state(hx, gx.shape[1], unbatched, gx.dtype)
-        h = gru_sequence(gx, h, self.weight_hh, self.bias_hh)[1]
-        return h[0] if unbatched else h
+        gx = self._project(input, fold_bias=False)
+        return gru_cell(gx, self._state(hx, gx), self.weight_hh, self.bias_hh)
