@@ -15,7 +15,6 @@ from chainrule.analysis import (  # noqa: E402
     optimizer_trajectories,
     rosenbrock,
 )
-from chainrule.viz._figure import require_matplotlib  # noqa: E402
 
 
 def _is_png(path):
@@ -145,21 +144,24 @@ def test_image_grid_shapes(tmp_path):
     fig = viz.image_grid(rng.random((10, 1, 8, 8)), tmp_path / "g.png", nrow=5,
                          titles=list(range(10)))
     assert _is_png(tmp_path / "g.png")
-    assert sum(len(ax.images) > 0 for ax in fig.axes) == 10
+    [picture] = fig.axes[0].images  # one picture: 2 rows of 5 tiles, gaps of 2 for the titles
+    assert picture.get_array().shape == (2 * 10 + 2, 5 * 10 + 2)
+    assert [t.get_text() for t in fig.axes[0].texts] == [str(i) for i in range(10)]
     rgb = viz.image_grid(cr.tensor(rng.random((4, 3, 6, 6))))
-    assert rgb.axes[0].images[0].get_array().shape == (6, 6, 3)
-    filters = viz.image_grid(rng.standard_normal((4, 2, 3, 3)))  # every channel of each filter
-    assert sum(len(ax.images) > 0 for ax in filters.axes) == 8
-    assert sum(len(ax.images) > 0 for ax in viz.image_grid(rng.random((4, 2, 3, 3)),
-                                                        channel=1).axes) == 4
+    assert rgb.axes[0].images[0].get_array().shape == (2 * 7 + 1, 2 * 7 + 1, 3)
+    filters = rng.standard_normal((4, 2, 3, 3))  # every channel of each filter: 8 tiles
+    assert viz.image_grid(filters).axes[0].images[0].get_array().shape == (13, 13)
+    assert viz.make_grid(filters, channel=1).shape == (9, 9)  # one channel: 4 tiles
     viz.image_grid(rng.random((5, 5)))
     with pytest.raises(ValueError):
         viz.image_grid(np.zeros((1, 1, 1, 1, 1)))
+    with pytest.raises(ValueError):
+        viz.image_grid(np.zeros((0, 4, 4)))
 
 
 def test_missing_matplotlib_gives_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"chainrule\[plot\]"):
-        require_matplotlib()
+        viz.require_matplotlib()
     with pytest.raises(ImportError, match="matplotlib"):
         viz.plot_history({"loss": [1.0]})

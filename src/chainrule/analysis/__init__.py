@@ -37,6 +37,7 @@ from chainrule.analysis.spectrum import (  # noqa: F401
     hessian_trace,
     lanczos,
 )
+from chainrule.analysis.state import preserved  # noqa: F401
 from chainrule.analysis.trajectories import (  # noqa: F401
     FUNCTIONS,
     TestFunction,

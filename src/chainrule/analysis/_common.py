@@ -1,5 +1,5 @@
-"""What every analysis tool shares: parameters as one flat vector, the loss as a closure, and a
-guard that gives the caller back the model exactly as it was (mode and parameter values).
+"""What every analysis tool shares: parameters as one flat vector and the loss as a closure
+(the guard that gives the model back as it was is public: :mod:`chainrule.analysis.state`).
 
 The tools accept either a model (anything with ``parameters()``, such as ``nn.Module``) with a
 loss function and data, or a plain sequence of Tensors with a zero-argument loss closure::
@@ -10,14 +10,9 @@ loss function and data, or a plain sequence of Tensors with a zero-argument loss
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import numpy as np
 
-from chainrule import backend
-from chainrule.autograd.mode import no_grad
-from chainrule.creation import as_tensor
-from chainrule.tensor import ARRAY_TYPES, Tensor
+from chainrule import Tensor, as_tensor, backend, no_grad
 
 
 def is_model(obj) -> bool:
@@ -84,19 +79,22 @@ def batches_of(data):
     """Normalise ``data``: None (a closure), one ``(inputs, targets)`` batch, or an iterable."""
     if data is None:
         return [None]
-    if isinstance(data, (tuple, list)) and len(data) == 2 \
-            and isinstance(data[0], (Tensor, *ARRAY_TYPES)):
+    if isinstance(data, (tuple, list)) and len(data) == 2 and _is_array(data[0]):
         return [tuple(data)]
     return data
 
 
+def _is_array(x) -> bool:
+    """True for a Tensor, a NumPy array or a CuPy array."""
+    return isinstance(x, (Tensor, np.ndarray)) or backend.is_gpu_array(x)
+
+
 def _as_input(x, dtype):
+    """``x`` as a Tensor; floating data takes ``dtype`` (integer labels keep theirs)."""
     if isinstance(x, Tensor):
         return x
-    arr = np.asarray(x) if not isinstance(x, ARRAY_TYPES) else x
-    if arr.dtype.kind == "f" and dtype is not None:
-        return as_tensor(arr, dtype=dtype)
-    return as_tensor(arr)
+    arr = x if _is_array(x) else np.asarray(x)
+    return as_tensor(arr, dtype=dtype if arr.dtype.kind == "f" else None)
 
 
 def batch_loss(model, loss_fn, batch):
@@ -137,39 +135,6 @@ def mean_loss(model, loss_fn, data) -> float:
     if count == 0:
         raise ValueError("data holds no batch")
     return total / count
-
-
-@contextmanager
-def preserved(model, train_mode: bool | None = False, parameters: bool = True):
-    """Run a block with the model in a chosen mode; restore mode, parameters and buffers after.
-
-    Args:
-        model: a module or a sequence of Tensors.
-        train_mode: True for ``model.train()``, False for ``model.eval()``, None to leave it.
-        parameters: also snapshot the parameter values and write them back on exit.
-    """
-    modules = list(model.modules()) if callable(getattr(model, "modules", None)) else []
-    flags = [getattr(m, "training", None) for m in modules]
-    params = parameters_of(model) if parameters else []
-    saved = [p.data.copy() for p in params]
-    # Buffers (BatchNorm's running statistics) change in train-mode forward passes: keep them.
-    buffers = list(model.buffers()) if callable(getattr(model, "buffers", None)) else []
-    saved_buffers = [b.data.copy() for b in buffers]
-    if train_mode is not None and callable(getattr(model, "train", None)):
-        model.train(bool(train_mode))
-    try:
-        yield
-    finally:
-        for m, flag in zip(modules, flags):
-            if flag is not None:
-                m.training = flag
-        if parameters:
-            set_parameters(params, saved)
-        for b, data in zip(buffers, saved_buffers):
-            if b.data.shape == data.shape:
-                b.data[...] = data
-            else:
-                b.data = data
 
 
 def resolve_rng(seed) -> np.random.Generator:

@@ -15,7 +15,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.analysis._common import named_parameters_of
-from chainrule.train.callbacks import Callback
+from chainrule.train import Callback
 
 
 class GradientFlow(NamedTuple):

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-from chainrule.tensor import Tensor
+from chainrule import Tensor
 
 
 class GraphvizNotFoundError(RuntimeError):
@@ -100,7 +100,17 @@ class Graph:
 
 
 def require_dot() -> str:
-    """The path of graphviz's ``dot`` program, or a clear error naming what to install."""
+    """The path of graphviz's ``dot`` program, or a clear error naming what to install.
+
+    Returns:
+        The path of ``dot`` on the PATH.
+
+    Raises:
+        GraphvizNotFoundError: when ``dot`` is not installed (the message says how to get it).
+
+    Example:
+        >>> subprocess.run([require_dot(), "-Tsvg", "graph.dot", "-o", "graph.svg"])
+    """
     dot = shutil.which("dot")
     if dot is None:
         raise GraphvizNotFoundError(
@@ -156,7 +166,7 @@ def graph(tensor: Tensor, params: dict | None = None, show_constants: bool = Tru
         g.nodes.append(GraphNode(new_id(key), kind, label, tuple(t.shape)))
         return ids[key]
 
-    root = tensor._node
+    root = tensor.grad_fn
     if root is None:  # a leaf: nothing was recorded
         leaf(tensor)
         return g
@@ -180,14 +190,14 @@ def graph(tensor: Tensor, params: dict | None = None, show_constants: bool = Tru
         for p in parents:
             if p is None:
                 continue
-            if p._node is None:
+            if p.grad_fn is None:
                 pid = leaf(p)
             else:
-                shapes.setdefault(id(p._node), tuple(p.shape))
-                pid = ids.get(id(p._node))
+                shapes.setdefault(id(p.grad_fn), tuple(p.shape))
+                pid = ids.get(id(p.grad_fn))
                 if pid is None:
-                    pid = new_id(id(p._node))
-                    stack.append(p._node)
+                    pid = new_id(id(p.grad_fn))
+                    stack.append(p.grad_fn)
             if pid is not None:
                 g.edges.append((pid, ids[id(node)]))
     for node in op_nodes:

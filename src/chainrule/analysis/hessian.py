@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import Tensor, as_tensor, from_numpy
 from chainrule.analysis._common import (
     batch_loss,
     batches_of,
@@ -21,9 +22,7 @@ from chainrule.analysis._common import (
     parameters_of,
     to_vector,
 )
-from chainrule.autograd.engine import grad
-from chainrule.creation import as_tensor, from_numpy
-from chainrule.tensor import Tensor
+from chainrule.autograd import grad
 
 
 def _dot(grads, vs):

@@ -20,17 +20,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from chainrule import backend
+from chainrule import Tensor, backend
 from chainrule.analysis._common import (
     from_vector,
     mean_loss,
     parameters_of,
-    preserved,
     resolve_rng,
     set_parameters,
     to_vector,
 )
-from chainrule.tensor import Tensor
+from chainrule.analysis.state import preserved
 
 _NORMALIZATIONS = ("filter", "layer", None)
 
@@ -133,6 +132,10 @@ def random_directions(model, seed=None, normalization="filter", ignore_biasbn=Tr
 
     Returns:
         (d1, d2): flat float64 vectors of the size of ``parameters_to_vector(model)``.
+
+    Example:
+        >>> d1, d2 = random_directions(model, seed=0)
+        >>> loss_landscape_2d(model, loss_fn, (X, y), directions=(d1, d2), normalization=None)
     """
     if normalization not in _NORMALIZATIONS:
         raise ValueError(f"normalization must be one of {_NORMALIZATIONS}, got {normalization!r}")

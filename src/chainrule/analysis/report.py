@@ -17,11 +17,11 @@ from chainrule.analysis._common import (
     mean_loss,
     named_parameters_of,
     parameters_of,
-    preserved,
 )
 from chainrule.analysis.gradients import gradient_flow
 from chainrule.analysis.landscape import loss_landscape_2d
 from chainrule.analysis.spectrum import hessian_eigenvalues, hessian_spectrum, hessian_trace
+from chainrule.analysis.state import preserved
 
 
 def _flow_after_backward(model, loss_fn, data):

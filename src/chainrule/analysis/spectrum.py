@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chainrule.analysis._common import preserved, resolve_rng
+from chainrule.analysis._common import resolve_rng
 from chainrule.analysis.hessian import HessianOperator
+from chainrule.analysis.state import preserved
 
 _WHICH = ("LM", "LA", "SA")
 
@@ -180,8 +181,19 @@ def lanczos(matvec, v0, m):
     tridiagonal T = V^T H V (alpha on the diagonal, beta off it). Stops early when the space is
     exhausted (beta ~ 0, e.g. H with fewer than m distinct eigenvalues).
 
+    Args:
+        matvec: v -> H v on flat float64 NumPy vectors (H symmetric).
+        v0: the starting vector (normalised here).
+        m: the largest number of steps.
+
     Returns:
         (alpha, beta): the diagonal (length m' <= m) and off-diagonal (length m' - 1) of T.
+
+    Example:
+        >>> A = np.diag([1.0, 2.0, 5.0])
+        >>> alpha, beta = lanczos(lambda v: A @ v, np.ones(3), 3)
+        >>> np.linalg.eigvalsh(np.diag(alpha) + np.diag(beta, 1) + np.diag(beta, -1))
+        array([1., 2., 5.])
     """
     v = np.asarray(v0, dtype=np.float64)
     v = v / np.linalg.norm(v)

@@ -22,10 +22,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from chainrule import Tensor, tensor
 from chainrule.analysis._common import parameters_of, to_vector
-from chainrule.creation import tensor
-from chainrule.tensor import Tensor
-from chainrule.train.callbacks import Callback
+from chainrule.train import Callback
 
 
 @dataclass(frozen=True)

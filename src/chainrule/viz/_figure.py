@@ -11,7 +11,22 @@ import os
 
 
 def require_matplotlib():
-    """Import matplotlib, or raise a clear error naming the optional extra."""
+    """Import matplotlib, or raise a clear error naming the optional extra.
+
+    This is chainrule's one check that pictures can be drawn; every plotting function makes it.
+
+    Returns:
+        The ``matplotlib`` module.
+
+    Raises:
+        ImportError: when matplotlib is not installed (the message names ``chainrule[plot]``).
+
+    Example:
+        >>> try:
+        ...     viz.require_matplotlib()
+        ... except ImportError as err:
+        ...     print(f"note: no pictures: {err}")
+    """
     try:
         import matplotlib  # noqa: F401
         from matplotlib.figure import Figure  # noqa: F401
