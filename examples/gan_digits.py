@@ -21,7 +21,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 import chainrule as cr
+from chainrule import optim
+from chainrule.data import DataLoader, TensorDataset
 from chainrule.models import GAN
+from chainrule.models.gan import GANTrainer
+from chainrule.train import LambdaCallback
 
 
 def plot_history(history, path):
@@ -51,7 +55,9 @@ def main(argv=None):
     cr.manual_seed(args.seed)
     X, _ = cr.datasets.load_digits()
     gan = GAN(64, latent_dim=32, hidden=(128, 256), output_activation="sigmoid",
-              lr_g=args.lr, lr_d=args.lr, label_smoothing=0.1)
+              label_smoothing=0.1)
+    optimizer_g = optim.Adam(gan.generator.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    optimizer_d = optim.Adam(gan.discriminator.parameters(), lr=args.lr, betas=(0.5, 0.999))
     fixed_z = gan.noise(64)
     written = [os.path.join(args.out, "real.png")]
     cr.viz.image_grid(X[:64].reshape(64, 1, 8, 8), written[0], normalize=False,
@@ -67,8 +73,12 @@ def main(argv=None):
         print(f"epoch {epoch + 1:3d}: L_D {logs['loss_d']:.3f}, L_G {logs['loss_g']:.3f}, "
               f"D(x) {logs['d_real']:.2f}, D(G(z)) {logs['d_fake']:.2f} -> {path}")
 
-    history = gan.fit(X, epochs=epochs, batch_size=64, seed=args.seed,
-                      on_epoch_end=on_epoch_end)
+    # every step sees 64 real digits: the last, smaller batch of an epoch is dropped
+    loader = DataLoader(TensorDataset(X), batch_size=64, shuffle=True, drop_last=True,
+                        seed=args.seed)
+    trainer = GANTrainer(gan, optimizer_g, optimizer_d,
+                         callbacks=[LambdaCallback(on_epoch_end=on_epoch_end)])
+    history = trainer.fit(loader, epochs=epochs, verbose=0)
     written.append(os.path.join(args.out, "losses.png"))
     plot_history(history, written[-1])
     print(f"written {len(written)} pictures in {args.out}")

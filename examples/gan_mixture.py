@@ -21,9 +21,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 import chainrule as cr
+from chainrule import optim
 from chainrule.data.generative import make_gaussian_mixture, ring_centers
 from chainrule.models import GAN
-from chainrule.models.gan import mode_coverage
+from chainrule.models.gan import GANTrainer, mode_coverage
+from chainrule.train import LambdaCallback
 
 
 def snapshot_epochs(epochs, count=5):
@@ -82,7 +84,9 @@ def main(argv=None):
     X, _ = make_gaussian_mixture(2048, modes=args.modes, radius=2.0, std=args.std,
                                  seed=args.seed)
     centers = ring_centers(args.modes, 2.0)
-    gan = GAN(2, latent_dim=8, hidden=(64, 64), lr_g=args.lr, lr_d=args.lr)
+    gan = GAN(2, latent_dim=8, hidden=(64, 64))
+    optimizer_g = optim.Adam(gan.generator.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    optimizer_d = optim.Adam(gan.discriminator.parameters(), lr=args.lr, betas=(0.5, 0.999))
     wanted, snapshots = snapshot_epochs(epochs), []
 
     def on_epoch_end(epoch, logs):
@@ -95,8 +99,9 @@ def main(argv=None):
                   f"{coverage.covered}/{args.modes} modes, "
                   f"{100 * coverage.quality:.0f}% of samples within 3 std of a mode")
 
-    history = gan.fit(X, epochs=epochs, batch_size=128, seed=args.seed,
-                      on_epoch_end=on_epoch_end)
+    trainer = GANTrainer(gan, optimizer_g, optimizer_d,
+                         callbacks=[LambdaCallback(on_epoch_end=on_epoch_end)])
+    history = trainer.fit(X, epochs=epochs, batch_size=128, seed=args.seed, verbose=0)
     final = mode_coverage(gan.sample(2000), centers, args.std)
     print(f"modes covered: {final.covered}/{args.modes}; samples per mode {final.counts.tolist()}")
 

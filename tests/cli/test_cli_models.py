@@ -150,6 +150,31 @@ def test_gan_resume_equals_the_straight_run_bit_for_bit(gan_run, tmp_path):
     assert (out / "log.csv").read_text() == (tmp_path / "log.csv").read_text()
 
 
+def test_every_model_saves_one_checkpoint_layout(cnn_run, gan_run):
+    """The Trainer's checkpoint for every model: one optimiser entry per optimiser."""
+    layout = {"model", "scheduler", "epoch", "history", "rng_state", "train_loader", "config"}
+    assert set(cr.load(cnn_run[0] / "checkpoint.safetensors")) == layout | {"optimizer"}
+    assert set(cr.load(gan_run[0] / "checkpoint.safetensors")) == \
+        layout | {"optimizer_g", "optimizer_d"}
+
+
+def test_autoencoder_resume_equals_the_straight_run_bit_for_bit(tmp_path):
+    common = ["--data", "moons", "--data-arg", "n_samples=300", "--model", "autoencoder",
+              "--model-arg", "code_size=1", "--model-arg", "hidden=16", "--verbose", 0]
+    run("train", *common, "--epochs", 3, "--out", tmp_path / "straight")
+    run("train", *common, "--epochs", 1, "--out", tmp_path / "resumed")
+    resumed = run("train", "--resume", tmp_path / "resumed" / "checkpoint.safetensors",
+                  "--epochs", 3, "--verbose", 2)
+    assert resumed.stderr.startswith("Epoch 2/3")
+    a = cr.load(tmp_path / "straight" / "checkpoint.safetensors")
+    b = cr.load(tmp_path / "resumed" / "checkpoint.safetensors")
+    for k in a["model"]:
+        assert np.array_equal(a["model"][k].numpy(), b["model"][k].numpy()), k
+    assert a["history"] == b["history"] and b["epoch"] == 3
+    assert (tmp_path / "straight" / "log.csv").read_text() == \
+        (tmp_path / "resumed" / "log.csv").read_text()
+
+
 def test_gan_evaluate_and_predict_samples(gan_run, tmp_path):
     out, result = gan_run
     ckpt = out / "checkpoint.safetensors"

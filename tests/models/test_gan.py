@@ -10,11 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import chainrule as cr
-from chainrule import nn
+from chainrule import nn, optim
 from chainrule.data import DataLoader, TensorDataset
 from chainrule.data.generative import make_gaussian_mixture, ring_centers
 from chainrule.models import GAN
-from chainrule.models.gan import discriminator_loss, generator_loss, mode_coverage
+from chainrule.models.gan import GANTrainer, discriminator_loss, generator_loss, mode_coverage
+from chainrule.train import LambdaCallback
 
 
 def sigmoid(z):
@@ -127,6 +128,13 @@ def test_bad_arguments_raise(kwargs):
         GAN(**kwargs)
 
 
+def gan_trainer(gan, lr_g=2e-4, lr_d=2e-4, **kwargs):
+    """A GANTrainer with Adam (beta1 = 0.5) on each network."""
+    return GANTrainer(gan, optim.Adam(gan.generator.parameters(), lr=lr_g, betas=(0.5, 0.999)),
+                      optim.Adam(gan.discriminator.parameters(), lr=lr_d, betas=(0.5, 0.999)),
+                      **kwargs)
+
+
 def adam_step(params, lr, betas=(0.5, 0.999), eps=1e-8):
     """Adam's first step from zero moments: w - lr g / (|g| + eps) (bias corrections cancel)."""
     for p in params:
@@ -139,14 +147,15 @@ def test_train_step_updates_both_networks_as_the_algorithm_says():
     """One step: D descends L_D on real and G(z1) (G fixed), then G descends L_G through the
     *updated* D with fresh z2, D frozen. Replayed by hand with the same noise, same result."""
     cr.manual_seed(0)
-    gan = GAN(3, latent_dim=2, hidden=(6, 5), lr_g=0.01, lr_d=0.02, label_smoothing=0.1)
+    gan = GAN(3, latent_dim=2, hidden=(6, 5), label_smoothing=0.1)
+    trainer = gan_trainer(gan, lr_g=0.01, lr_d=0.02)
     G, D = copy.deepcopy(gan.generator), copy.deepcopy(gan.discriminator)
     g_before = [p.numpy().copy() for p in gan.generator.parameters()]
     d_before = [p.numpy().copy() for p in gan.discriminator.parameters()]
     real = cr.randn(8, 3)
 
     cr.manual_seed(1)
-    logs = gan.train_step(real)
+    logs = trainer.train_step(real)
 
     cr.manual_seed(1)
     z1 = cr.randn(8, 2)
@@ -183,7 +192,7 @@ def test_train_step_keeps_frozen_discriminator_parameters_frozen():
     gan = GAN(2, latent_dim=2, hidden=4)
     first = next(iter(gan.discriminator.parameters()))
     first.requires_grad_(False)
-    gan.train_step(cr.randn(4, 2))
+    gan_trainer(gan).train_step(cr.randn(4, 2))
     assert not first.requires_grad
 
 
@@ -192,13 +201,63 @@ def test_fit_history_and_callback():
     X, _ = make_gaussian_mixture(100, modes=4, std=0.1, seed=0)
     gan = GAN(2, latent_dim=2, hidden=8)
     seen = []
-    history = gan.fit(X, epochs=3, batch_size=32, seed=0,
-                      on_epoch_end=lambda epoch, logs: seen.append((epoch, sorted(logs))))
+    record = LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append((epoch, sorted(logs))))
+    history = gan_trainer(gan, callbacks=[record]).fit(X, epochs=3, batch_size=32, seed=0,
+                                                       verbose=0).history
     assert set(history) == {"loss_d", "loss_g", "d_real", "d_fake"}
     assert all(len(v) == 3 and np.isfinite(v).all() for v in history.values())
     assert seen == [(e, ["d_fake", "d_real", "loss_d", "loss_g"]) for e in range(3)]
     loader = DataLoader(TensorDataset(X, cr.zeros(100)), batch_size=50)   # (x, y) batches
-    assert len(gan.fit(loader, epochs=1)["loss_d"]) == 1
+    assert len(gan_trainer(gan).fit(loader, epochs=1, verbose=0)["loss_d"]) == 1
+
+
+def _straight_and_resumed(tmp_path, epochs, stop):
+    """Train ``epochs`` epochs at once, and ``stop`` epochs, a checkpoint, a fresh GAN and
+    trainer that load it, then the rest."""
+    X, _ = make_gaussian_mixture(96, modes=4, std=0.1, seed=0)
+
+    def loader():
+        return DataLoader(TensorDataset(X), 32, shuffle=True, seed=5)
+
+    runs = []
+    for first in (epochs, stop):
+        cr.manual_seed(0)
+        trainer = gan_trainer(GAN(2, latent_dim=2, hidden=8), lr_g=1e-2, lr_d=1e-2)
+        trainer.fit(loader(), epochs=first, verbose=0)
+        runs.append(trainer)
+    runs[1].save_checkpoint(tmp_path / "gan.safetensors")
+    cr.manual_seed(123)
+    resumed = gan_trainer(GAN(2, latent_dim=2, hidden=8))
+    resumed.load_checkpoint(tmp_path / "gan.safetensors")
+    resumed.fit(loader(), epochs=epochs, initial_epoch=resumed.epoch, verbose=0)
+    return runs[0], resumed
+
+
+def test_gan_trainer_checkpoints_resume_exactly(tmp_path):
+    straight, resumed = _straight_and_resumed(tmp_path, epochs=3, stop=1)
+    state = cr.load(tmp_path / "gan.safetensors")
+    assert {"model", "optimizer_g", "optimizer_d", "epoch", "history", "rng_state",
+            "train_loader"} <= set(state) and state["epoch"] == 1
+    for k, v in straight.model.state_dict().items():
+        assert np.array_equal(v.numpy(), resumed.model.state_dict()[k].numpy()), k
+    assert straight.history.history == resumed.history.history
+    for name in ("optimizer_g", "optimizer_d"):
+        a, b = straight.named_optimizers()[name], resumed.named_optimizers()[name]
+        assert a.param_groups[0]["lr"] == b.param_groups[0]["lr"] == 1e-2
+
+
+def test_the_model_holds_no_optimizer_and_evaluate_does_not_train():
+    assert not hasattr(GAN, "fit") and not hasattr(GAN, "train_step")
+    cr.manual_seed(0)
+    gan = GAN(2, latent_dim=2, hidden=8)
+    assert not any(isinstance(v, optim.Optimizer) for v in vars(gan).values())
+    before = {k: v.numpy().copy() for k, v in gan.state_dict().items()}
+    logs = GANTrainer(gan).evaluate(cr.randn(40, 2), batch_size=16)
+    assert list(logs) == ["loss_d", "loss_g", "d_real", "d_fake"]
+    assert all(np.array_equal(v.numpy(), before[k]) for k, v in gan.state_dict().items())
+    assert GANTrainer(gan).predict(gan.noise(5)).shape == (5, 2)       # samples G(z)
+    with pytest.raises(ValueError, match="GANTrainer.fit has no optimizer_g and no optimizer_d"):
+        GANTrainer(gan).fit(cr.randn(8, 2), verbose=0)
 
 
 def test_covers_the_modes_of_a_ring_of_gaussians():
@@ -208,8 +267,8 @@ def test_covers_the_modes_of_a_ring_of_gaussians():
     modes nor smears its samples between them."""
     cr.manual_seed(0)
     X, _ = make_gaussian_mixture(2048, modes=8, radius=2.0, std=0.1, seed=0)
-    gan = GAN(2, latent_dim=8, hidden=(64, 64), lr_g=2e-3, lr_d=2e-3)
-    gan.fit(X, epochs=60, batch_size=128, seed=0)
+    gan = GAN(2, latent_dim=8, hidden=(64, 64))
+    gan_trainer(gan, lr_g=2e-3, lr_d=2e-3).fit(X, epochs=60, batch_size=128, seed=0, verbose=0)
     coverage = mode_coverage(gan.sample(2000), ring_centers(8, 2.0), std=0.1)
     assert coverage.covered == 8, coverage
     assert coverage.quality > 0.5, coverage

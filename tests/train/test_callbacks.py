@@ -1,4 +1,5 @@
-"""Callbacks: hook order, EarlyStopping, TerminateOnNaN, checkpoints, LR callbacks, CSV log."""
+"""Callbacks: hook order, EarlyStopping, TerminateOnNaN, checkpoints, CSV log, LambdaCallback.
+(The learning-rate callbacks are in test_lr_callbacks.py.)"""
 
 import csv
 import math
@@ -13,9 +14,8 @@ from chainrule.train import (
     Callback,
     CSVLogger,
     EarlyStopping,
-    LearningRateScheduler,
+    LambdaCallback,
     ModelCheckpoint,
-    ReduceLROnPlateau,
     TerminateOnNaN,
     Trainer,
 )
@@ -156,28 +156,6 @@ def test_model_checkpoint_best_only_weights_only(tmp_path):
     assert saves[2] == saves[1] and saves[4] == saves[3]  # no save when not better
 
 
-def test_learning_rate_scheduler_callback():
-    schedule = LearningRateScheduler(lambda epoch, lr: 0.1 * 0.5 ** epoch)
-    X, y = _data()
-    history = _trainer([schedule]).fit((X, y), epochs=3, verbose=0)
-    assert history["lr"] == pytest.approx([0.1, 0.05, 0.025])
-    bad = LearningRateScheduler(lambda epoch, lr: -1.0)
-    with pytest.raises(ValueError, match="invalid learning rate -1.0"):
-        _trainer([bad]).fit((X, y), epochs=1, verbose=0)
-
-
-def test_reduce_lr_on_plateau_callback_with_cooldown():
-    script = Scripted([1.0] * 8, key="val_loss")
-    reduce = ReduceLROnPlateau(patience=2, factor=0.5, cooldown=1, min_lr=0.02)
-    X, y = _data()
-    history = _trainer([script, reduce], lr=0.1).fit((X, y), epochs=8, verbose=0)
-    # Keras' rule: epochs 1, 2 bad -> reduce after 2; the cooldown epoch 3 resets the count,
-    # which restarts at once (3, 4 bad) -> reduce after 4; 5, 6 -> reduce to the floor min_lr
-    assert history["lr"] == pytest.approx([0.1, 0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.02])
-    with pytest.raises(ValueError, match="factor"):
-        ReduceLROnPlateau(factor=1.5)
-
-
 def test_csv_logger_writes_and_appends(tmp_path):
     path = tmp_path / "log.csv"
     X, y = _data()
@@ -191,3 +169,14 @@ def test_csv_logger_writes_and_appends(tmp_path):
     trainer.fit((X, y), val=(X, y), epochs=3, initial_epoch=2, verbose=0)
     rows = list(csv.reader(path.open()))
     assert [r[0] for r in rows[1:]] == ["0", "1", "2"] and len(rows[0]) == 6
+
+
+def test_lambda_callback_calls_the_given_hooks():
+    calls = []
+    callback = LambdaCallback(on_train_begin=lambda logs: calls.append("begin"),
+                              on_epoch_end=lambda epoch, logs: calls.append((epoch, logs["loss"])))
+    X, y = _data()
+    history = _trainer([callback]).fit((X, y), epochs=2, verbose=0)
+    assert calls == ["begin", (0, history["loss"][0]), (1, history["loss"][1])]
+    with pytest.raises(ValueError, match="unknown hook 'on_epoch_ends'"):
+        LambdaCallback(on_epoch_ends=print)

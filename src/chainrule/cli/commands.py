@@ -5,8 +5,9 @@ seed, ...) is saved in every checkpoint under ``"config"``, so that ``evaluate``
 rebuild the model and ``train --resume`` continues the run exactly.
 
 The task decides what training means: classification and regression fit inputs to targets;
-``reconstruction`` (the autoencoder) fits inputs to themselves; ``generation`` (the GAN) runs
-the adversarial loop of :mod:`chainrule.cli.generative`.
+``reconstruction`` (the autoencoder) fits inputs to themselves; ``generation`` (the GAN) makes
+the alternating updates of a GANTrainer (:mod:`chainrule.cli.generative`). All train through
+``Trainer.fit``, so every checkpoint has one layout and every run resumes alike.
 """
 
 from __future__ import annotations
@@ -29,13 +30,7 @@ from chainrule.cli.registry import (
     model_task,
     output_activation_for,
 )
-from chainrule.cli.report import (
-    format_confusion_matrix,
-    format_results,
-    plot_learning_curves,
-    plot_reconstructions,
-    plot_samples,
-)
+from chainrule.cli.report import can_draw, format_confusion_matrix, format_results
 from chainrule.data import DataLoader, TensorDataset, random_split
 from chainrule.train import CSVLogger, EarlyStopping, ModelCheckpoint, Trainer, confusion_matrix
 
@@ -169,8 +164,38 @@ def _resumed_config(args, state: dict) -> dict:
 
 
 # ---- commands ---------------------------------------------------------------------------------
+def _supervised_trainer(model, data: TaskData, config: dict, device: str,
+                        callbacks: list) -> tuple:
+    """The Trainer of a classification, regression or reconstruction run (the optimiser and
+    schedule of ``config``; early stopping with ``--patience``) and its train and validation
+    loaders (``--val-split`` of the training split)."""
+    if device != "cpu":
+        model.to(device)
+    optimizer = OPTIMIZERS[config["optimizer"]](model.parameters(), **config["optimizer_args"])
+    scheduler = _scheduler(config["scheduler"], optimizer, config["epochs"])
+    train_set = TensorDataset(*_pairs(data.train, config["task"]))
+    val_set = None
+    if config["val_split"] > 0:
+        train_set, val_set = random_split(train_set, [1 - config["val_split"],
+                                                      config["val_split"]], seed=config["seed"])
+    if config["patience"] and val_set is not None:
+        callbacks.append(EarlyStopping("val_loss", patience=config["patience"],
+                                       restore_best_weights=True))
+    task = TASKS[config["task"]]
+    trainer = Trainer(model, task.loss(), optimizer, metrics=list(task.metrics),
+                      callbacks=callbacks, scheduler=scheduler,
+                      device=None if device == "cpu" else device)
+    loader = DataLoader(train_set, config["batch_size"], shuffle=True, seed=config["seed"])
+    val_loader = DataLoader(val_set, 256) if val_set is not None else None
+    return trainer, loader, val_loader
+
+
 def train(args) -> None:
-    """``chainrule train``: train, report on the test split, save checkpoint, log and curves."""
+    """``chainrule train``: train, report on the test split, save checkpoint, log and curves.
+
+    Every model trains through a Trainer's ``fit`` (a GANTrainer for the GAN), with the same
+    callbacks (``log.csv``, a checkpoint per epoch, the progress display) and the same resume.
+    """
     state = _load_checkpoint(args.resume) if args.resume else None
     config = _resumed_config(args, state) if state else _new_config(args)
     out = args.out or (os.path.dirname(os.path.abspath(args.resume)) if args.resume else
@@ -181,48 +206,40 @@ def train(args) -> None:
     if state is None:
         config["task"] = model_task(config["model"]) or data.task
         config["model_args"] = _model_args(config, data)
-    task = TASKS[config["task"]]
     model = _model(config, fresh=state is None)
+    generation = config["task"] == "generation"
+    if generation and args.device != "cpu":
+        raise UsageError("model 'gan' trains on the CPU; leave out --device cuda")
     os.makedirs(out, exist_ok=True)
-    if config["task"] == "generation":
-        if args.device != "cpu":
-            raise UsageError("model 'gan' trains on the CPU; leave out --device cuda")
-        generative.train_gan(model, data, config, state, out, args.verbose)
-        return
-    if args.device != "cpu":
-        model.to(args.device)
-    optimizer = OPTIMIZERS[config["optimizer"]](model.parameters(), **config["optimizer_args"])
-    scheduler = _scheduler(config["scheduler"], optimizer, config["epochs"])
-
-    train_set = TensorDataset(*_pairs(data.train, config["task"]))
-    val_set = None
-    if config["val_split"] > 0:
-        train_set, val_set = random_split(train_set, [1 - config["val_split"],
-                                                      config["val_split"]], seed=config["seed"])
     callbacks = [CSVLogger(os.path.join(out, LOG), append=state is not None)]
-    if config["patience"] and val_set is not None:
-        callbacks.append(EarlyStopping("val_loss", patience=config["patience"],
-                                       restore_best_weights=True))
-    callbacks.append(ModelCheckpoint(os.path.join(out, CHECKPOINT), extra={"config": config}))
-    trainer = Trainer(model, task.loss(), optimizer, metrics=list(task.metrics),
-                      callbacks=callbacks, scheduler=scheduler,
-                      device=None if args.device == "cpu" else args.device)
+    if generation:
+        trainer, loader = generative.gan_trainer(model, data, config, out, callbacks)
+        val_loader = None
+    else:
+        trainer, loader, val_loader = _supervised_trainer(model, data, config, args.device,
+                                                          callbacks)
+    trainer.callbacks.append(ModelCheckpoint(os.path.join(out, CHECKPOINT),
+                                             extra={"config": config}))
     if state is not None:
         trainer.load_state_dict(state)
         if trainer.epoch >= config["epochs"]:
             print(f"the checkpoint has already trained {trainer.epoch} epochs; pass a larger "
                   "--epochs to train more", file=sys.stderr)
-    loader = DataLoader(train_set, config["batch_size"], shuffle=True, seed=config["seed"])
-    val_loader = DataLoader(val_set, 256) if val_set is not None else None
     history = trainer.fit(loader, val=val_loader, epochs=config["epochs"], verbose=args.verbose,
                           initial_epoch=trainer.epoch)
-    _report(trainer, data, config)
+    if generation:
+        generative.report_gan(model, data, config)
+    else:
+        _report(trainer, data, config)
     written = [os.path.join(out, CHECKPOINT), os.path.join(out, LOG)]
     curves = os.path.join(out, CURVES)
-    if len(history) and plot_learning_curves(history.history, curves):
+    if len(history) and can_draw():
+        cr.viz.plot_history(history, curves, title="learning curves")
         written.append(curves)
     if config["task"] == "reconstruction":
         written += generative.autoencoder_pictures(model.to("cpu"), data, out)
+    if generation:
+        written += generative.gan_written(trainer)
     print(f"wrote {', '.join(written[:-1])} and {written[-1]}")
 
 
@@ -327,11 +344,14 @@ def predict(args) -> None:
                 result.argmax(axis=1)
     if picture:
         shape = image_shape(in_shape)
-        drawn = plot_reconstructions(X, result, shape, args.output) if X is not None else \
-            plot_samples(result, shape, args.output, f"{len(result)} generated samples")
-        if not drawn:
+        if not generative.drawable(in_shape):
             raise UsageError(f"samples of shape {in_shape} are neither images nor 2-D points: "
                              "save them to a .npy file")
+        if X is not None:
+            cr.viz.plot_reconstructions(X, result, args.output, image_shape=shape)
+        else:
+            cr.viz.plot_samples(result, args.output, image_shape=shape,
+                                title=f"{len(result)} generated samples")
         what = "generated samples" if X is None else "inputs and their reconstructions"
         print(f"wrote a picture of {len(result)} {what} to {args.output}")
         return

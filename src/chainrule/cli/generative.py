@@ -1,36 +1,39 @@
 """What ``chainrule train`` and ``evaluate`` add for the generative models.
 
-- ``autoencoder``: trained by the Trainer on (x, x) pairs (the "reconstruction" task, loss
+Every model trains through the Trainer's ``fit``, with its callbacks (``log.csv``, checkpoint,
+progress display) and its one checkpoint layout; this module adds what differs:
+
+- ``autoencoder``: trained on (x, x) pairs (the "reconstruction" task, loss
   L = mean (x - x_hat)^2); after training, ``reconstructions.png`` shows test samples above their
   reconstructions and, for a 2-D code, ``codes.png`` the codes of the test samples by class.
-- ``gan``: the generator G and the discriminator D train in turns (``GAN.fit``), which the
-  Trainer's single loss of (input, target) does not describe. Every epoch appends loss_d, loss_g,
-  d_real = mean D(x) and d_fake = mean D(G(z)) to ``log.csv`` and saves a checkpoint holding
-  both networks, both Adam states, the history, the global random state and the data loader's
-  generator, so that ``train --resume`` continues the run exactly. Every few epochs
-  ``samples_epoch_NNN.png`` shows G(z) for the same noise vectors z (64 images, or 512 points
-  over the real ones), drawn from a generator of their own seeded by ``--seed``.
+- ``gan``: a :class:`~chainrule.models.gan.GANTrainer` makes one Adam step of the discriminator D
+  then one of the generator G on every batch, and logs loss_d, loss_g, d_real = mean D(x) and
+  d_fake = mean D(G(z)); its checkpoints hold both optimisers (``optimizer_g``,
+  ``optimizer_d``) beside the model, epoch, history and random states, so that
+  ``train --resume`` continues the run exactly. Every few epochs ``samples_epoch_NNN.png``
+  shows G(z) for the same noise vectors z (64 images, or 512 points over the real ones), drawn
+  from a generator of their own seeded by ``--seed``.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-import time
 
 import numpy as np
 
 import chainrule as cr
-from chainrule import backend
 from chainrule.cli.registry import TaskData, image_shape
-from chainrule.cli.report import format_results, plot_codes, plot_reconstructions, plot_samples
+from chainrule.cli.report import can_draw, format_results
 from chainrule.data import DataLoader, TensorDataset
-from chainrule.train import CSVLogger
-from chainrule.train.history import History
-from chainrule.train.progress import format_logs
+from chainrule.train import Callback
 
-CHECKPOINT, LOG, CURVES = "checkpoint.safetensors", "log.csv", "learning_curves.png"
 FIXED_SAMPLES, FIXED_POINTS = 64, 512  # samples drawn per picture: images, 2-D points
+BETAS = (0.5, 0.999)  # Adam's betas for both networks of a GAN (beta1 = 0.5, Radford et al.)
+
+
+def drawable(in_shape) -> bool:
+    """Whether samples of shape ``in_shape`` can be drawn: as images, or as 2-D points."""
+    return image_shape(in_shape) is not None or int(np.prod(in_shape)) == 2
 
 
 def noise(n: int, latent_dim: int, seed: int):
@@ -50,14 +53,16 @@ def autoencoder_pictures(model, data: TaskData, out: str) -> list:
         rebuilt = model(shown)
         codes = model.encode(X)
     written = []
-    path = os.path.join(out, "reconstructions.png")
-    if plot_reconstructions(shown.numpy(), rebuilt.numpy(), image_shape(data.in_shape), path):
-        written.append(path)
+    if not (drawable(data.in_shape) or codes.shape[1] == 2) or not can_draw():
+        return written
+    if drawable(data.in_shape):
+        written.append(os.path.join(out, "reconstructions.png"))
+        cr.viz.plot_reconstructions(shown, rebuilt, written[-1],
+                                    image_shape=image_shape(data.in_shape))
     if codes.shape[1] == 2:
-        path = os.path.join(out, "codes.png")
-        labels = y.numpy() if data.task == "classification" else None
-        if plot_codes(codes.numpy(), labels, path):
-            written.append(path)
+        written.append(os.path.join(out, "codes.png"))
+        labels = y if data.task == "classification" else None
+        cr.viz.plot_codes(codes, labels, written[-1], title="codes of the test samples")
     return written
 
 
@@ -74,80 +79,72 @@ def check_gan_args(args) -> None:
              "--device cuda": args.device != "cpu"}
     bad = [flag for flag, value in given.items() if value]
     if bad:
-        raise UsageError(f"model 'gan' trains its generator and discriminator with Adam in its "
-                         f"own adversarial loop, on the CPU; leave out {', '.join(bad)}")
+        raise UsageError(f"model 'gan' trains its generator and discriminator with Adam, "
+                         f"without validation or schedule, on the CPU; leave out "
+                         f"{', '.join(bad)}")
 
 
-def _sample_every(epochs: int) -> int:
-    return max(1, round(epochs / 10))
+class SamplePictures(Callback):
+    """Save ``samples_epoch_NNN.png``, G(z) for the same noise z, after the first and the last
+    epoch and every tenth of the run; ``paths`` lists the pictures written.
+
+    Args:
+        z: the fixed noise, shape (N, latent_dim).
+        shape: the image shape of a sample, or None for points.
+        real: real samples, drawn under points.
+        out: the folder.
+    """
+
+    def __init__(self, z, shape, real, out: str):
+        self.z, self.shape, self.real, self.out = z, shape, real, out
+        self.paths: list = []
+        self.enabled = False
+
+    def on_train_begin(self, logs=None):
+        self.enabled = drawable(self.real.shape[1:]) and can_draw()
+
+    def on_epoch_end(self, epoch, logs=None):
+        epochs = self.trainer.params["epochs"]
+        every = max(1, round(epochs / 10))
+        epoch += 1
+        if self.enabled and (epoch % every == 0 or epoch == epochs or epoch == 1):
+            path = os.path.join(self.out, f"samples_epoch_{epoch:03d}.png")
+            cr.viz.plot_samples(self.model.sample(z=self.z), path, image_shape=self.shape,
+                                real=self.real, title=f"generated, epoch {epoch}")
+            self.paths.append(path)
 
 
-def train_gan(gan, data: TaskData, config: dict, state: dict | None, out: str,
-              verbose: int = 1) -> None:
-    """Train (or resume) a GAN on the training samples of ``data``; write log, pictures and
-    checkpoints into ``out``; print the test report."""
+def gan_trainer(gan, data: TaskData, config: dict, out: str, callbacks: list) -> tuple:
+    """The GANTrainer of a run and the loader of its training samples.
+
+    Both networks get Adam (betas 0.5, 0.999) with ``--lr`` and ``--weight-decay``; the
+    trainer's callbacks are ``callbacks`` and a :class:`SamplePictures`. Every batch holds
+    ``--batch-size`` samples (the last, smaller one is dropped).
+
+    Returns:
+        (trainer, loader).
+    """
+    from chainrule.models.gan import GANTrainer
+
     X = data.train[0]
     loader = DataLoader(TensorDataset(X), min(config["batch_size"], len(X)), shuffle=True,
                         drop_last=True, seed=config["seed"])
-    for optimizer in (gan.optimizer_g, gan.optimizer_d):
-        for group in optimizer.param_groups:
-            group.update(config["optimizer_args"])  # --lr and --weight-decay, for both
-    history = History()
-    start = 0
-    if state is not None:
-        gan.load_state_dict(state["model"])
-        gan.optimizer_g.load_state_dict(state["optimizer_g"])
-        gan.optimizer_d.load_state_dict(state["optimizer_d"])
-        history.load_state_dict(state["history"])
-        loader.load_state_dict(state["train_loader"])
-        backend.set_rng_state(state["rng_state"])
-        start = int(state["epoch"])
-        if start >= config["epochs"]:
-            print(f"the checkpoint has already trained {start} epochs; pass a larger --epochs "
-                  "to train more", file=sys.stderr)
-    epochs, every = config["epochs"], _sample_every(config["epochs"])
+    optimizer_g, optimizer_d = (cr.optim.Adam(net.parameters(), betas=BETAS,
+                                              **config["optimizer_args"])
+                                for net in (gan.generator, gan.discriminator))
     shape = image_shape(data.in_shape)
-    fixed_z = noise(FIXED_SAMPLES if shape is not None else FIXED_POINTS, gan.latent_dim,
-                    config["seed"])
-    pictures = []
-    logger = CSVLogger(os.path.join(out, LOG), append=state is not None)
-    clock = [time.perf_counter()]
+    z = noise(FIXED_SAMPLES if shape is not None else FIXED_POINTS, gan.latent_dim,
+              config["seed"])
+    pictures = SamplePictures(z, shape, X.numpy(), out)
+    return GANTrainer(gan, optimizer_g, optimizer_d, callbacks=[*callbacks, pictures]), loader
 
-    def on_epoch_end(index, logs):
-        epoch = start + index + 1
-        history.append(epoch - 1, logs)
-        logger.on_epoch_end(epoch - 1, logs)
-        if verbose:
-            seconds = time.perf_counter() - clock[0]
-            print(f"Epoch {epoch}/{epochs} - {seconds:.1f}s - {format_logs(logs)}",
-                  file=sys.stderr)
-        if epoch % every == 0 or epoch == epochs or epoch == 1:
-            path = os.path.join(out, f"samples_epoch_{epoch:03d}.png")
-            if plot_samples(gan.sample(z=fixed_z).numpy(), shape, path,
-                            f"generated, epoch {epoch}", real=X.numpy()):
-                pictures.append(path)
-        cr.save({"model": gan.state_dict(), "optimizer_g": gan.optimizer_g.state_dict(),
-                 "optimizer_d": gan.optimizer_d.state_dict(), "epoch": epoch,
-                 "history": history.state_dict(), "rng_state": backend.get_rng_state(),
-                 "train_loader": loader.state_dict(), "config": config},
-                os.path.join(out, CHECKPOINT))
-        clock[0] = time.perf_counter()
 
-    logger.on_train_begin()
-    try:
-        gan.fit(loader, epochs=max(0, epochs - start), on_epoch_end=on_epoch_end)
-    finally:
-        logger.on_train_end()
-    report_gan(gan, data, config)
-    from chainrule.cli.report import plot_learning_curves
-
-    written = [os.path.join(out, CHECKPOINT), os.path.join(out, LOG)]
-    if len(history) and plot_learning_curves(history.history, os.path.join(out, CURVES)):
-        written.append(os.path.join(out, CURVES))
-    if pictures:
-        written.append(f"{len(pictures)} pictures of samples ({os.path.basename(pictures[-1])}"
-                       " the last)")
-    print(f"wrote {', '.join(written[:-1])} and {written[-1]}")
+def gan_written(trainer) -> list:
+    """What a GAN run drew, for the final "wrote ..." line."""
+    paths = [p for cb in trainer.callbacks if isinstance(cb, SamplePictures) for p in cb.paths]
+    if not paths:
+        return []
+    return [f"{len(paths)} pictures of samples ({os.path.basename(paths[-1])} the last)"]
 
 
 def gan_results(gan, data: TaskData, seed: int) -> tuple:
@@ -158,8 +155,6 @@ def gan_results(gan, data: TaskData, seed: int) -> tuple:
         (results, scores): ``{"loss_d", "loss_g", "d_real", "d_fake"}`` and a dict (empty
         when the dataset has no ``score_samples``).
     """
-    from chainrule.models.gan import discriminator_loss, generator_loss
-
     X = data.test[0]
     z = noise(len(X), gan.latent_dim, seed + 1)
     fake = gan.sample(z=z)
@@ -171,8 +166,8 @@ def gan_results(gan, data: TaskData, seed: int) -> tuple:
     finally:
         gan.train(was_training)
     results = {
-        "loss_d": discriminator_loss(real_logits, fake_logits, 1.0 - gan.label_smoothing).item(),
-        "loss_g": generator_loss(fake_logits, gan.non_saturating).item(),
+        "loss_d": gan.discriminator_loss(real_logits, fake_logits).item(),
+        "loss_g": gan.generator_loss(fake_logits).item(),
         "d_real": real_logits.sigmoid().mean().item(),
         "d_fake": fake_logits.sigmoid().mean().item(),
     }

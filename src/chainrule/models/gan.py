@@ -10,6 +10,9 @@ The original minimax generator loss E_z[log(1 - D(G(z)))] has a vanishing gradie
 confidently rejects the fakes (early in training); the non-saturating form has the same fixed
 point and a strong gradient there. Both losses are binary cross-entropies of D's logits, computed
 stably by ``binary_cross_entropy_with_logits`` (finite even for logits of +-200).
+
+:class:`GAN` holds the two networks and their losses; :class:`GANTrainer`, a Trainer whose
+``train_step`` makes one update of D then one of G, trains it with an optimiser per network.
 """
 
 from __future__ import annotations
@@ -19,14 +22,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from chainrule import nn, optim
+from chainrule import nn
 from chainrule.autograd.mode import no_grad
 from chainrule.creation import as_tensor, full_like, randn, zeros_like
-from chainrule.data.dataset import TensorDataset
-from chainrule.data.loader import DataLoader
 from chainrule.models.mlp import MLP
 from chainrule.nn.losses import binary_cross_entropy_with_logits
 from chainrule.tensor import Tensor
+from chainrule.train.batches import split_batch
+from chainrule.train.trainer import Trainer
 
 
 # ---- losses -----------------------------------------------------------------------------------
@@ -77,18 +80,12 @@ def generator_loss(fake_logits, non_saturating: bool = True):
 
 # ---- the model --------------------------------------------------------------------------------
 class GAN(nn.Module):
-    """A generator and a discriminator, with their optimisers and alternating updates.
-
-    ``train_step(real_batch)`` does one step of each network (Goodfellow et al.'s algorithm
-    with k = 1):
-
-    1. discriminator: z ~ N(0, I), fakes G(z) (no gradient into G); one Adam step on L_D;
-    2. generator: fresh z, one Adam step on L_G = -E_z[log D(G(z))] through the updated D, whose
-       parameters are frozen meanwhile (they get no gradient from this step).
+    """A generator and a discriminator, with the losses they are trained on.
 
     By default both networks are MLPs: G: latent_dim -> hidden -> data, D: data -> reversed
     hidden -> 1 logit, with leaky ReLU between layers. Pass ``generator`` and ``discriminator``
-    to use your own (D must output one logit per sample).
+    to use your own (D must output one logit per sample). The model holds no optimiser: a
+    :class:`GANTrainer` trains it with one per network.
 
     Args:
         data_shape: the number of features of a sample, or its shape (e.g. (1, 8, 8)).
@@ -98,23 +95,22 @@ class GAN(nn.Module):
         output_activation: the default generator's output activation (None: linear; "sigmoid"
             for data in [0, 1], "tanh" for data in [-1, 1]).
         generator, discriminator: Modules that replace the default networks.
-        lr_g, lr_d: Adam learning rates of the generator and the discriminator.
-        betas: Adam's (beta1, beta2) for both; beta1 = 0.5 is the usual choice for GANs.
         label_smoothing: one-sided label smoothing s in [0, 1): real samples get target 1 - s.
         non_saturating: the generator's loss form (see :func:`generator_loss`).
 
     Example:
         >>> X, _ = make_gaussian_mixture(2048, modes=8, radius=2.0, std=0.05, seed=0)
-        >>> gan = GAN(2, latent_dim=8, lr_g=1e-3, lr_d=1e-3)
-        >>> history = gan.fit(X, epochs=50, batch_size=128)
+        >>> gan = GAN(2, latent_dim=8)
+        >>> optimizer_g = optim.Adam(gan.generator.parameters(), lr=1e-3, betas=(0.5, 0.999))
+        >>> optimizer_d = optim.Adam(gan.discriminator.parameters(), lr=1e-3, betas=(0.5, 0.999))
+        >>> history = GANTrainer(gan, optimizer_g, optimizer_d).fit(X, epochs=50, batch_size=128)
         >>> gan.sample(1000).shape
         (1000, 2)
     """
 
     def __init__(self, data_shape=2, latent_dim: int = 8, hidden=(128, 128),
                  activation="leaky_relu", output_activation=None, generator=None,
-                 discriminator=None, lr_g: float = 2e-4, lr_d: float = 2e-4,
-                 betas=(0.5, 0.999), label_smoothing: float = 0.0, non_saturating: bool = True):
+                 discriminator=None, label_smoothing: float = 0.0, non_saturating: bool = True):
         super().__init__()
         shape = (data_shape,) if isinstance(data_shape, int) else tuple(data_shape)
         if int(latent_dim) < 1 or any(int(s) < 1 for s in shape):
@@ -136,8 +132,6 @@ class GAN(nn.Module):
             if len(self.data_shape) > 1:
                 discriminator.insert(0, nn.Flatten())
         self.generator, self.discriminator = generator, discriminator
-        self.optimizer_g = optim.Adam(self.generator.parameters(), lr=lr_g, betas=betas)
-        self.optimizer_d = optim.Adam(self.discriminator.parameters(), lr=lr_d, betas=betas)
 
     def forward(self, z):
         """G(z): generated samples from noise z of shape (N, latent_dim)."""
@@ -148,41 +142,13 @@ class GAN(nn.Module):
         dtype = next(iter(self.generator.parameters())).dtype
         return randn(int(n), self.latent_dim, dtype=dtype)
 
-    def train_step(self, real_batch) -> dict:
-        """One update of the discriminator, then one of the generator.
+    def discriminator_loss(self, real_logits, fake_logits):
+        """L_D of :func:`discriminator_loss`, with this GAN's label smoothing."""
+        return discriminator_loss(real_logits, fake_logits, 1.0 - self.label_smoothing)
 
-        Args:
-            real_batch: a batch of real samples, shape (N, *data_shape).
-
-        Returns:
-            ``{"loss_d": L_D, "loss_g": L_G, "d_real": mean D(x), "d_fake": mean D(G(z))}`` as
-            floats (D's outputs before its update; at the equilibrium both are 1/2).
-        """
-        real = real_batch if isinstance(real_batch, Tensor) else as_tensor(real_batch)
-        n = real.shape[0]
-        with no_grad():
-            fake = self.generator(self.noise(n))
-        real_logits, fake_logits = self.discriminator(real), self.discriminator(fake)
-        loss_d = discriminator_loss(real_logits, fake_logits, 1.0 - self.label_smoothing)
-        self.optimizer_d.zero_grad()
-        loss_d.backward()
-        self.optimizer_d.step()
-
-        frozen = [(p, p.requires_grad) for p in self.discriminator.parameters()]
-        for p, _ in frozen:
-            p.requires_grad_(False)
-        try:
-            loss_g = generator_loss(self.discriminator(self.generator(self.noise(n))),
-                                    self.non_saturating)
-            self.optimizer_g.zero_grad()
-            loss_g.backward()
-            self.optimizer_g.step()
-        finally:
-            for p, flag in frozen:
-                p.requires_grad_(flag)
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
-                "d_real": real_logits.sigmoid().mean().item(),
-                "d_fake": fake_logits.sigmoid().mean().item()}
+    def generator_loss(self, fake_logits):
+        """L_G of :func:`generator_loss`, in this GAN's form (non-saturating or minimax)."""
+        return generator_loss(fake_logits, self.non_saturating)
 
     def sample(self, n: int | None = None, z=None) -> Tensor:
         """Generated samples G(z), in eval mode and without a graph.
@@ -203,44 +169,93 @@ class GAN(nn.Module):
         finally:
             self.train(was_training)
 
-    def fit(self, data, epochs: int = 1, batch_size: int = 64, seed: int | None = None,
-            on_epoch_end=None) -> dict:
-        """Train for ``epochs`` passes over ``data`` with :meth:`train_step` on every batch.
-
-        Args:
-            data: the real samples (a Tensor or array of shape (N, *data_shape)), or a
-                DataLoader (of samples, or of tuples whose first element is the samples).
-            epochs: passes over the data.
-            batch_size: samples per step (when ``data`` is not a DataLoader; the last, smaller
-                batch is dropped so that every step sees ``batch_size`` real samples).
-            seed: seed of the shuffling (default: chainrule's global generator).
-            on_epoch_end: called as ``on_epoch_end(epoch, logs)`` after every epoch, with the
-                epoch's mean ``logs`` (e.g. to save a picture of samples every few epochs).
-
-        Returns:
-            The history: ``{"loss_d": [...], "loss_g": [...], "d_real": [...], "d_fake": [...]}``,
-            one mean per epoch.
-        """
-        if not isinstance(data, DataLoader):
-            data = data if isinstance(data, Tensor) else as_tensor(data)
-            data = DataLoader(TensorDataset(data), batch_size=batch_size, shuffle=True,
-                              drop_last=len(data) > batch_size, seed=seed)
-        self.train()
-        history = {"loss_d": [], "loss_g": [], "d_real": [], "d_fake": []}
-        for epoch in range(epochs):
-            steps = []
-            for batch in data:
-                steps.append(self.train_step(batch[0] if isinstance(batch, (tuple, list))
-                                             else batch))
-            logs = {key: float(np.mean([s[key] for s in steps])) for key in history}
-            for key, value in logs.items():
-                history[key].append(value)
-            if on_epoch_end is not None:
-                on_epoch_end(epoch, logs)
-        return history
-
     def extra_repr(self) -> str:
         return f"data_shape={self.data_shape}, latent_dim={self.latent_dim}"
+
+
+# ---- training ---------------------------------------------------------------------------------
+class GANTrainer(Trainer):
+    """The Trainer of a :class:`GAN`: its ``train_step`` updates D, then G.
+
+    One step on a batch of real samples x (Goodfellow et al.'s algorithm with k = 1):
+
+    1. discriminator: z ~ N(0, I), fakes G(z) (no gradient into G); one step of
+       ``optimizer_d`` on L_D = -E_x[log D(x)] - E_z[log(1 - D(G(z)))];
+    2. generator: fresh z, one step of ``optimizer_g`` on L_G = -E_z[log D(G(z))] (or the
+       minimax form) through the updated D, whose parameters are frozen meanwhile (they get no
+       gradient from this step).
+
+    Everything else is the :class:`~chainrule.train.Trainer`'s: ``fit`` (callbacks, progress,
+    :class:`~chainrule.train.History`), ``evaluate`` (``test_step``: both losses without an
+    update), ``predict`` (samples G(z) of given noise) and checkpoints, which hold both
+    optimisers as ``optimizer_g`` and ``optimizer_d``. The logs, means over an epoch's samples:
+    ``loss_d``, ``loss_g``, ``d_real`` = mean D(x) and ``d_fake`` = mean D(G(z)) (D's outputs
+    before its update; at the equilibrium both are 1/2); no ``lr``, the two optimisers keep
+    their own.
+
+    Args:
+        gan: the :class:`GAN`.
+        optimizer_g, optimizer_d: optimisers of the generator's and of the discriminator's
+            parameters (Adam with beta1 = 0.5 is the usual choice, after Radford et al., 2016);
+            None for a trainer that only evaluates and predicts.
+        callbacks: callbacks used by every ``fit``.
+
+    Example:
+        >>> trainer = GANTrainer(gan, optimizer_g, optimizer_d, callbacks=[CSVLogger("log.csv")])
+        >>> history = trainer.fit(X, epochs=60, batch_size=128, seed=0)
+        >>> history["loss_d"][-1], history["d_real"][-1]
+        >>> trainer.save_checkpoint("gan.safetensors")      # resumes exactly
+    """
+
+    def __init__(self, gan: GAN, optimizer_g=None, optimizer_d=None, callbacks=None):
+        super().__init__(gan, callbacks=callbacks)
+        self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
+
+    def named_optimizers(self) -> dict:
+        """``{"optimizer_g": ..., "optimizer_d": ...}``, their keys in a checkpoint."""
+        return {"optimizer_g": self.optimizer_g, "optimizer_d": self.optimizer_d}
+
+    def _real(self, batch) -> Tensor:
+        real, _ = split_batch(batch)  # samples, or (samples, labels): the labels are unused
+        return real if isinstance(real, Tensor) else as_tensor(real)
+
+    def train_step(self, batch) -> dict:
+        """One update of the discriminator, then one of the generator; the epoch's logs."""
+        gan, real = self.model, self._real(batch)
+        n = real.shape[0]
+        with no_grad():
+            fake = gan.generator(gan.noise(n))
+        real_logits, fake_logits = gan.discriminator(real), gan.discriminator(fake)
+        loss_d = gan.discriminator_loss(real_logits, fake_logits)
+        self.optimizer_d.zero_grad()
+        loss_d.backward()
+        self.optimizer_d.step()
+
+        frozen = [(p, p.requires_grad) for p in gan.discriminator.parameters()]
+        for p, _ in frozen:
+            p.requires_grad_(False)
+        try:
+            loss_g = gan.generator_loss(gan.discriminator(gan.generator(gan.noise(n))))
+            self.optimizer_g.zero_grad()
+            loss_g.backward()
+            self.optimizer_g.step()
+        finally:
+            for p, flag in frozen:
+                p.requires_grad_(flag)
+        return self.update_means({"loss_d": loss_d, "loss_g": loss_g,
+                                  "d_real": real_logits.sigmoid().mean(),
+                                  "d_fake": fake_logits.sigmoid().mean()}, n)
+
+    def test_step(self, batch) -> dict:
+        """Both losses and D's mean outputs on real samples against as many fakes, no update."""
+        gan, real = self.model, self._real(batch)
+        n = real.shape[0]
+        real_logits = gan.discriminator(real)
+        fake_logits = gan.discriminator(gan.generator(gan.noise(n)))
+        return self.update_means({"loss_d": gan.discriminator_loss(real_logits, fake_logits),
+                                  "loss_g": gan.generator_loss(fake_logits),
+                                  "d_real": real_logits.sigmoid().mean(),
+                                  "d_fake": fake_logits.sigmoid().mean()}, n)
 
 
 # ---- evaluation on a mixture ------------------------------------------------------------------

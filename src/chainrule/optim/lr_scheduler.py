@@ -42,9 +42,11 @@ class LRScheduler:
 
     Args:
         optimizer: the wrapped :class:`~chainrule.optim.Optimizer`.
+        last_epoch: the last epoch already done (-1, the default, for a new run); creating the
+            scheduler sets the rates of epoch ``last_epoch + 1``, as in PyTorch.
     """
 
-    def __init__(self, optimizer: Optimizer):
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(self).__name__}: expected an Optimizer, got "
                             f"{type(optimizer).__name__}")
@@ -52,7 +54,7 @@ class LRScheduler:
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
-        self.last_epoch = -1
+        self.last_epoch = int(last_epoch)
         self.step()
 
     def get_lr(self) -> list[float]:  # pragma: no cover - abstract

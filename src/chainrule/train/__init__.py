@@ -1,5 +1,8 @@
 """Training: the `Trainer` (fit / evaluate / predict), callbacks, metrics, progress and history.
 
+``Trainer.fit`` calls ``Trainer.train_step`` on every batch; a subclass overrides the step to
+train a model otherwise (``chainrule.models.gan.GANTrainer``: two optimisers, two updates).
+
 Example:
     >>> from chainrule.train import Trainer, EarlyStopping
     >>> trainer = Trainer(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=1e-3),
@@ -8,17 +11,18 @@ Example:
 """
 
 from chainrule.train import metrics  # noqa: F401
+from chainrule.train.batches import as_loader  # noqa: F401
 from chainrule.train.callbacks import (  # noqa: F401
     Callback,
     CallbackList,
     CSVLogger,
     EarlyStopping,
-    LearningRateScheduler,
+    LambdaCallback,
     ModelCheckpoint,
-    ReduceLROnPlateau,
     TerminateOnNaN,
 )
 from chainrule.train.history import History  # noqa: F401
+from chainrule.train.lr_callbacks import LearningRateScheduler, ReduceLROnPlateau  # noqa: F401
 from chainrule.train.metrics import (  # noqa: F401
     Metric,
     accuracy,
@@ -33,4 +37,4 @@ from chainrule.train.metrics import (  # noqa: F401
     top_k_accuracy,
 )
 from chainrule.train.progress import ProgressBar  # noqa: F401
-from chainrule.train.trainer import Trainer, as_loader  # noqa: F401
+from chainrule.train.trainer import Trainer  # noqa: F401

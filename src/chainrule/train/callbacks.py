@@ -9,6 +9,9 @@ current batch. Epoch indices are 0-based, as in Keras; printed messages count fr
 
 ``logs`` at the end of an epoch hold ``loss``, every metric, their ``val_`` counterparts when
 validating, and ``lr``; at the end of a batch, the running means of the epoch so far.
+
+The learning-rate callbacks, adapters of the schedulers, are in
+:mod:`chainrule.train.lr_callbacks`.
 """
 
 from __future__ import annotations
@@ -77,6 +80,26 @@ class CallbackList:
         return call
 
 
+class LambdaCallback(Callback):
+    """A callback made of functions, one per hook (Keras' ``LambdaCallback``).
+
+    Args:
+        **hooks: ``on_epoch_end=fn(epoch, logs)``, ``on_train_begin=fn(logs)``, ... for any of
+            the hooks; the others do nothing.
+
+    Example:
+        >>> LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))
+    """
+
+    def __init__(self, **hooks):
+        for name, fn in hooks.items():
+            if name not in _HOOKS:
+                raise ValueError(f"LambdaCallback: unknown hook {name!r}; the hooks: "
+                                 f"{', '.join(_HOOKS)}")
+            if fn is not None:
+                setattr(self, name, fn)
+
+
 def _mode_op(mode: str, monitor: str, owner: str):
     """``better(a, b, delta)`` for mode min/max/auto (auto: max for accuracy-like names)."""
     if mode not in ("auto", "min", "max"):
@@ -102,11 +125,6 @@ def _snapshot(model) -> dict:
     """A deep copy of a model's state dict (arrays copied)."""
     return {k: np.array(v.data if isinstance(v, Tensor) else v, copy=True)
             for k, v in model.state_dict().items()}
-
-
-def _set_lr(optimizer, lr: float) -> None:
-    for group in optimizer.param_groups:
-        group["lr"] = lr
 
 
 class EarlyStopping(Callback):
@@ -212,72 +230,6 @@ class ModelCheckpoint(Callback):
         self.last_saved = path
         if self.verbose:
             print(f"Epoch {epoch + 1}: saved {path}", file=sys.stderr)
-
-
-class LearningRateScheduler(Callback):
-    """Set the learning rate at the start of every epoch from ``schedule(epoch, lr) -> lr``.
-
-    Example:
-        >>> LearningRateScheduler(lambda epoch, lr: lr * 0.5 if epoch and epoch % 10 == 0 else lr)
-    """
-
-    def __init__(self, schedule, verbose: int = 0):
-        self.schedule, self.verbose = schedule, verbose
-
-    def on_epoch_begin(self, epoch, logs=None):
-        optimizer = self.trainer.optimizer
-        lr = float(self.schedule(epoch, float(optimizer.param_groups[0]["lr"])))
-        if not math.isfinite(lr) or lr < 0:
-            raise ValueError(f"LearningRateScheduler: the schedule returned an invalid learning "
-                             f"rate {lr} at epoch {epoch}")
-        _set_lr(optimizer, lr)
-        if self.verbose:
-            print(f"Epoch {epoch + 1}: learning rate {lr:.6g}", file=sys.stderr)
-
-
-class ReduceLROnPlateau(Callback):
-    """Multiply the learning rate by ``factor`` when ``monitor`` stops improving.
-
-    After ``patience`` epochs without an improvement larger than ``min_delta``:
-    lr <- max(lr * factor, min_lr), then wait ``cooldown`` epochs before counting again.
-    (Also available as a scheduler: ``cr.optim.lr_scheduler.ReduceLROnPlateau``.)
-    """
-
-    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
-                 mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0,
-                 min_lr: float = 0.0, verbose: int = 0):
-        if not 0 < factor < 1:
-            raise ValueError(f"ReduceLROnPlateau: factor must lie in (0, 1), got {factor}")
-        self.monitor, self.factor, self.patience = monitor, factor, patience
-        self.min_delta, self.cooldown, self.min_lr, self.verbose = \
-            abs(min_delta), cooldown, min_lr, verbose
-        self.mode, self._better = _mode_op(mode, monitor, "ReduceLROnPlateau")
-
-    def on_train_begin(self, logs=None):
-        self.wait, self.cooldown_counter = 0, 0
-        self.best = math.inf if self.mode == "min" else -math.inf
-
-    def on_epoch_end(self, epoch, logs=None):
-        current = _monitored(logs, self.monitor, "ReduceLROnPlateau")
-        if current is None:
-            return
-        if self.cooldown_counter > 0:
-            self.cooldown_counter -= 1
-            self.wait = 0
-        if self._better(current, self.best, self.min_delta):
-            self.best, self.wait = current, 0
-        elif self.cooldown_counter == 0:
-            self.wait += 1
-            if self.wait >= self.patience:
-                optimizer = self.trainer.optimizer
-                old = float(optimizer.param_groups[0]["lr"])
-                new = max(old * self.factor, self.min_lr)
-                if old - new > 1e-12:
-                    _set_lr(optimizer, new)
-                    if self.verbose:
-                        print(f"Epoch {epoch + 1}: ReduceLROnPlateau lowers the learning rate "
-                              f"to {new:.6g}", file=sys.stderr)
-                self.cooldown_counter, self.wait = self.cooldown, 0
 
 
 class CSVLogger(Callback):

@@ -9,8 +9,11 @@ The whole of training is this loop, which stays just as natural to write by hand
             loss.backward()                # backward pass: dL/dw for every parameter
             optimizer.step()               # update: w <- w - lr * dL/dw (or Adam, ...)
 
-``Trainer.fit`` runs exactly that, adding metrics, validation, a learning-rate scheduler, a
-progress display and callbacks at Keras' hook points, and returns a :class:`History`.
+The inner four lines are :meth:`Trainer.train_step`, which ``fit`` calls on every batch; a
+model trained otherwise (a GAN's two alternating updates, say) overrides ``train_step`` in a
+subclass, as in Keras, and keeps everything else: metrics, validation, a learning-rate
+scheduler, callbacks at Keras' hook points, a progress display, a :class:`History` and
+checkpoints that resume exactly.
 """
 
 from __future__ import annotations
@@ -22,55 +25,18 @@ import numpy as np
 from chainrule import backend
 from chainrule.autograd.mode import no_grad
 from chainrule.creation import from_numpy
-from chainrule.data.dataset import Dataset, TensorDataset
 from chainrule.data.loader import DataLoader
-from chainrule.tensor import ARRAY_TYPES, Tensor
+from chainrule.tensor import Tensor
+from chainrule.train.batches import as_loader, batch_len, split_batch
 from chainrule.train.callbacks import CallbackList
 from chainrule.train.history import History
 from chainrule.train.metrics import get_metric
 from chainrule.train.progress import ProgressBar
 
 
-def as_loader(data, batch_size: int = 32, shuffle: bool = False, seed: int | None = None,
-              name: str = "data") -> DataLoader:
-    """A DataLoader from a DataLoader (returned as is), a Dataset, an ``(X, y)`` pair or ``X``.
-
-    Raises:
-        TypeError: for anything else, naming the argument.
-    """
-    if isinstance(data, DataLoader):
-        return data
-    if isinstance(data, Dataset):
-        return DataLoader(data, batch_size, shuffle=shuffle, seed=seed)
-    if isinstance(data, (tuple, list)) and len(data) in (1, 2):
-        return DataLoader(TensorDataset(*data), batch_size, shuffle=shuffle, seed=seed)
-    if isinstance(data, (Tensor, *ARRAY_TYPES)):
-        return DataLoader(TensorDataset(data), batch_size, shuffle=shuffle, seed=seed)
-    raise TypeError(f"{name} must be a DataLoader, a Dataset, an (X, y) pair or an array, got "
-                    f"{type(data).__name__}")
-
-
-def _split_batch(batch):
-    """(inputs, targets) of a batch: ``(x, y)``, ``(x,)`` or a bare ``x``."""
-    if isinstance(batch, (tuple, list)):
-        if len(batch) == 2:
-            return batch[0], batch[1]
-        if len(batch) == 1:
-            return batch[0], None
-        raise ValueError(f"a batch must be (inputs, targets) or (inputs,), got {len(batch)} "
-                         "items; use a tuple of inputs as the first item for several inputs")
-    return batch, None
-
-
-def _batch_len(x) -> int:
-    while isinstance(x, (tuple, list)):
-        x = x[0]
-    if isinstance(x, dict):
-        return _batch_len(next(iter(x.values())))
-    return len(x)
-
-
 def _resolve_loss(loss):
+    if loss is None:
+        return None
     if isinstance(loss, str):
         from chainrule.nn import functional as F  # nn sits above train; imported on use
 
@@ -87,18 +53,26 @@ def _resolve_loss(loss):
 class Trainer:
     """Train, evaluate and use a model: Keras' ``fit``/``evaluate``/``predict`` for chainrule.
 
+    ``fit`` calls :meth:`train_step` on every batch, ``evaluate`` calls :meth:`test_step` and
+    ``predict`` :meth:`predict_step`. To train a model otherwise, override the steps in a
+    subclass (Keras' ``train_step``): a step returns the logs of the epoch so far, which
+    :meth:`update_means` keeps as means over the samples. A subclass with several optimisers
+    names them in :meth:`named_optimizers`, and checkpoints save and restore each.
+
     Args:
         model: a ``chainrule.nn.Module`` (anything callable with ``train()``, ``eval()``,
             ``parameters()``, ``state_dict()`` and ``load_state_dict()``).
         loss: ``loss(output, target) -> scalar Tensor``: a loss module, a function, or the name
-            of a function of ``chainrule.nn.functional``.
-        optimizer: a ``chainrule.optim`` optimiser over the model's parameters.
+            of a function of ``chainrule.nn.functional``; None for a subclass whose steps
+            compute their own losses.
+        optimizer: a ``chainrule.optim`` optimiser over the model's parameters (None for a
+            trainer that only evaluates and predicts).
         metrics: names (``"accuracy"``, ``"f1"``, ``"mae"``, ...), Metric objects or functions
             ``fn(y_pred, y_true)``; see :mod:`chainrule.train.metrics`.
         callbacks: :class:`~chainrule.train.callbacks.Callback` objects used by every ``fit``.
         scheduler: a ``chainrule.optim.lr_scheduler`` scheduler, stepped once per epoch
             (``ReduceLROnPlateau`` with ``val_loss``, or ``loss`` without validation data).
-        device: move every batch there ("cpu" or "cuda") before the forward pass.
+        device: move every batch there ("cpu" or "cuda") before the step.
 
     Attributes:
         history: the :class:`History` of the last ``fit``.
@@ -113,7 +87,7 @@ class Trainer:
         >>> trainer.predict(X_test).argmax(dim=1)
     """
 
-    def __init__(self, model, loss, optimizer=None, metrics=None, callbacks=None,
+    def __init__(self, model, loss=None, optimizer=None, metrics=None, callbacks=None,
                  scheduler=None, device: str | None = None):
         self.model = model
         self.loss_fn = _resolve_loss(loss)
@@ -130,6 +104,49 @@ class Trainer:
         self.stop_training = False
         self.train_loader: DataLoader | None = None
         self._loader_state = None
+        self._means: dict = {}
+        self.reset_metrics()
+
+    def named_optimizers(self) -> dict:
+        """The optimisers by the key of their state in a checkpoint: ``{"optimizer": ...}``
+        here; a subclass with several returns each (``GANTrainer``: generator, discriminator)."""
+        return {"optimizer": self.optimizer}
+
+    # ---- running means of the logs ------------------------------------------------------------
+    def reset_metrics(self) -> None:
+        """Start new running means and fresh metrics: ``fit`` calls it at the start of every
+        epoch and of every validation, ``evaluate`` once."""
+        self._means = {}
+        self._metrics = [copy.deepcopy(get_metric(spec)) for spec in self.metrics]
+
+    def update_means(self, values: dict, n: int) -> dict:
+        """Fold a batch's values into the running means; return the means so far.
+
+        mean_k = sum_b n_b v_kb / sum_b n_b over the batches b since :meth:`reset_metrics`, so
+        that an epoch's value is the mean over its samples.
+
+        Args:
+            values: ``{name: value}`` for the batch (numbers, or one-element Tensors).
+            n: the number of samples in the batch.
+
+        Returns:
+            ``{name: mean}`` for every name seen since the reset.
+        """
+        for key, value in values.items():
+            value = float(value.item() if isinstance(value, Tensor) else value)
+            total, count = self._means.get(key, (0.0, 0))
+            self._means[key] = (total + value * n, count + n)
+        return {key: total / count if count else float("nan")
+                for key, (total, count) in self._means.items()}
+
+    def compute_metrics(self, loss, output, target, n: int) -> dict:
+        """The logs after a batch: the running mean of ``loss``, then every metric updated with
+        (output, target) and computed over the samples so far."""
+        logs = self.update_means({"loss": loss}, n)
+        for m in self._metrics:
+            m.update(output.data, target.data if isinstance(target, Tensor) else target)
+        logs.update((m.name, m.compute()) for m in self._metrics)
+        return logs
 
     # ---- one step -----------------------------------------------------------------------------
     def _to_device(self, x):
@@ -151,44 +168,55 @@ class Trainer:
             return self.model(**x)
         return self.model(x)
 
-    def train_step(self, x, y):
+    def compute_loss(self, output, target):
+        """The loss of a batch, ``loss(output, target)``."""
+        if self.loss_fn is None:
+            raise ValueError(f"{type(self).__name__} has no loss: give one, Trainer(model, loss, "
+                             "optimizer), or override train_step and test_step")
+        return self.loss_fn(output, target)
+
+    def train_step(self, batch) -> dict:
         """One update on a batch: zero_grad, forward, loss, backward, step.
 
+        Override it to train otherwise (Keras' ``train_step``); ``fit`` calls it on every
+        batch, in train mode, after ``on_train_batch_begin``.
+
+        Args:
+            batch: what the loader yields, on ``device``: ``(x, y)``, ``(x,)`` or ``x``.
+
         Returns:
-            (loss, output) of the batch; override to customise a step (Keras' ``train_step``).
+            The logs of the epoch so far: ``{"loss": ..., "<metric>": ...}``, means over its
+            samples (see :meth:`compute_metrics`).
         """
+        x, y = split_batch(batch)
         self.optimizer.zero_grad()
         output = self.forward(x)
-        loss = self.loss_fn(output, y)
+        loss = self.compute_loss(output, y)
         loss.backward()
         self.optimizer.step()
-        return loss, output
+        return self.compute_metrics(loss, output, y, batch_len(x))
+
+    def test_step(self, batch) -> dict:
+        """Loss and metrics of a batch, without an update (``evaluate`` and validation call it
+        in eval mode, without a graph); returns the logs so far, as :meth:`train_step`."""
+        x, y = split_batch(batch)
+        output = self.forward(x)
+        return self.compute_metrics(self.compute_loss(output, y), output, y, batch_len(x))
+
+    def predict_step(self, batch):
+        """The model's output for a batch (targets, if the batch has any, are ignored)."""
+        x, _ = split_batch(batch)
+        return self.forward(x)
 
     # ---- fit ----------------------------------------------------------------------------------
-    def _fresh_metrics(self):
-        return [copy.deepcopy(get_metric(spec)) for spec in self.metrics]
-
-    def _logs(self, total: float, count: int, metrics) -> dict:
-        logs = {"loss": total / count if count else float("nan")}
-        logs.update((m.name, m.compute()) for m in metrics)
-        return logs
-
-    def _train_epoch(self, loader, metrics, callbacks) -> dict:
+    def _train_epoch(self, loader, callbacks) -> dict:
+        """One pass over ``loader``, :meth:`train_step` on every batch; the epoch's logs."""
         self.model.train()
-        for m in metrics:
-            m.reset()
-        total, count, logs = 0.0, 0, {}
+        self.reset_metrics()
+        logs: dict = {}
         for index, batch in enumerate(loader):
             callbacks.on_train_batch_begin(index, {})
-            x, y = _split_batch(batch)
-            x, y = self._to_device(x), self._to_device(y)
-            loss, output = self.train_step(x, y)
-            n = _batch_len(x)
-            total += float(loss.item()) * n
-            count += n
-            for m in metrics:
-                m.update(output.data, y.data if isinstance(y, Tensor) else y)
-            logs = self._logs(total, count, metrics)
+            logs = dict(self.train_step(self._to_device(batch)))
             callbacks.on_train_batch_end(index, logs)
             if self.stop_training:
                 break
@@ -209,6 +237,9 @@ class Trainer:
             callbacks=None) -> History:
         """Train for ``epochs - initial_epoch`` epochs and return the :class:`History`.
 
+        Every epoch: :meth:`train_step` on every batch of ``train``, :meth:`test_step` on every
+        batch of ``val``, the scheduler's step, then ``on_epoch_end`` with the epoch's logs.
+
         Args:
             train: a DataLoader, a Dataset, or an ``(X, y)`` pair (batched with ``batch_size``,
                 shuffled every epoch when ``shuffle``, from a private generator when ``seed``).
@@ -221,13 +252,16 @@ class Trainer:
             callbacks: extra callbacks for this run only.
 
         Returns:
-            The :class:`History`: ``history.history[key]`` has one entry per epoch, for ``loss``,
-            every metric, ``val_`` counterparts when ``val`` is given, and ``lr``.
+            The :class:`History`: ``history.history[key]`` has one entry per epoch, for every
+            log of the steps (``loss`` and the metrics), their ``val_`` counterparts when
+            ``val`` is given, and ``lr``.
         """
-        if self.optimizer is None:
-            raise ValueError("Trainer.fit needs an optimizer: Trainer(model, loss, optimizer)")
+        missing = [key for key, opt in self.named_optimizers().items() if opt is None]
+        if missing:
+            raise ValueError(f"{type(self).__name__}.fit has no {' and no '.join(missing)}: "
+                             f"give {'it' if len(missing) == 1 else 'them'} to the constructor")
         if not isinstance(epochs, (int, np.integer)) or not 0 <= initial_epoch <= epochs:
-            raise ValueError(f"Trainer.fit: need 0 <= initial_epoch <= epochs, got "
+            raise ValueError(f"{type(self).__name__}.fit: need 0 <= initial_epoch <= epochs, got "
                              f"initial_epoch={initial_epoch}, epochs={epochs}")
         loader = as_loader(train, batch_size, shuffle, seed, "train")
         val_loader = as_loader(val, batch_size, False, None, "val") if val is not None else None
@@ -242,7 +276,6 @@ class Trainer:
         self.params = {"epochs": epochs, "steps": len(loader), "verbose": verbose}
         self.history.params = dict(self.params)
         cbs = CallbackList([*self.callbacks, *(callbacks or []), ProgressBar(verbose)], self)
-        metrics = self._fresh_metrics()
         self.stop_training = False
         self.epoch = initial_epoch
         logs: dict = {}
@@ -250,12 +283,13 @@ class Trainer:
         for epoch in range(initial_epoch, epochs):
             self.epoch = epoch
             cbs.on_epoch_begin(epoch, {})
-            lr = float(self.optimizer.param_groups[0]["lr"])
-            logs = self._train_epoch(loader, metrics, cbs)
+            lr = {"lr": float(self.optimizer.param_groups[0]["lr"])} \
+                if self.optimizer is not None else {}  # the rate this epoch trains with
+            logs = self._train_epoch(loader, cbs)
             if val_loader is not None:
                 val_logs = self._evaluate(val_loader, cbs)
                 logs.update((f"val_{k}", v) for k, v in val_logs.items())
-            logs["lr"] = lr
+            logs.update(lr)
             self.epoch = epoch + 1
             self._step_scheduler(logs)
             self.history.append(epoch, logs)
@@ -267,32 +301,25 @@ class Trainer:
 
     # ---- evaluate and predict -----------------------------------------------------------------
     def _evaluate(self, loader, callbacks) -> dict:
-        metrics = self._fresh_metrics()
         was_training = getattr(self.model, "training", False)
         self.model.eval()
-        total, count = 0.0, 0
+        self.reset_metrics()
+        logs: dict = {}
         callbacks.on_test_begin({})
         try:
             with no_grad():
                 for index, batch in enumerate(loader):
                     callbacks.on_test_batch_begin(index, {})
-                    x, y = _split_batch(batch)
-                    x, y = self._to_device(x), self._to_device(y)
-                    output = self.forward(x)
-                    n = _batch_len(x)
-                    total += float(self.loss_fn(output, y).item()) * n
-                    count += n
-                    for m in metrics:
-                        m.update(output.data, y.data if isinstance(y, Tensor) else y)
-                    callbacks.on_test_batch_end(index, self._logs(total, count, metrics))
+                    logs = dict(self.test_step(self._to_device(batch)))
+                    callbacks.on_test_batch_end(index, logs)
         finally:
             self.model.train(was_training)
-        logs = self._logs(total, count, metrics)
         callbacks.on_test_end(logs)
         return logs
 
     def evaluate(self, data, batch_size: int = 32, callbacks=None) -> dict:
-        """Loss and metrics on ``data`` (a DataLoader, Dataset or ``(X, y)``), in eval mode.
+        """Loss and metrics on ``data`` (a DataLoader, Dataset or ``(X, y)``), in eval mode:
+        :meth:`test_step` on every batch, without a graph.
 
         Returns:
             ``{"loss": ..., "<metric>": ...}``, means over all samples.
@@ -303,8 +330,8 @@ class Trainer:
     def predict(self, data, batch_size: int = 32) -> Tensor:
         """The model's outputs for ``data`` (``X``, ``(X, y)``, a Dataset or a DataLoader).
 
-        Runs in eval mode without recording a graph; the outputs of all batches are
-        concatenated along the first axis.
+        Runs :meth:`predict_step` in eval mode without recording a graph; the outputs of all
+        batches are concatenated along the first axis.
         """
         loader = as_loader(data, batch_size, False, None, "data")
         was_training = getattr(self.model, "training", False)
@@ -313,19 +340,25 @@ class Trainer:
         try:
             with no_grad():
                 for batch in loader:
-                    x, _ = _split_batch(batch)
-                    outputs.append(self.forward(self._to_device(x)).data)
+                    outputs.append(self.predict_step(self._to_device(batch)).data)
         finally:
             self.model.train(was_training)
         return from_numpy(backend.namespace(*outputs).concatenate(outputs))
 
     # ---- checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        """Everything needed to resume exactly: model, optimiser and scheduler states, completed
-        epochs, history, the global random state and the training loader's generator state."""
+        """Everything needed to resume exactly, the one checkpoint layout of every model:
+
+        ``model``; one entry per optimiser of :meth:`named_optimizers` (``optimizer``, or
+        ``optimizer_g`` and ``optimizer_d`` for a GAN); ``scheduler``; ``epoch`` (completed
+        epochs); ``history``; ``rng_state`` (the global random state); ``train_loader`` (the
+        training loader's generator state).
+        """
+        optimizers = {key: opt.state_dict() if opt is not None else None
+                      for key, opt in self.named_optimizers().items()}
         return {
             "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
+            **optimizers,
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "epoch": self.epoch,
             "history": self.history.state_dict(),
@@ -336,8 +369,9 @@ class Trainer:
     def load_state_dict(self, state: dict) -> None:
         """Restore a :meth:`state_dict`; the next ``fit(initial_epoch=trainer.epoch)`` resumes."""
         self.model.load_state_dict(state["model"])
-        if self.optimizer is not None and state.get("optimizer") is not None:
-            self.optimizer.load_state_dict(state["optimizer"])
+        for key, optimizer in self.named_optimizers().items():
+            if optimizer is not None and state.get(key) is not None:
+                optimizer.load_state_dict(state[key])
         if self.scheduler is not None and state.get("scheduler") is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         self.epoch = int(state["epoch"])
