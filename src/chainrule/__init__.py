@@ -14,15 +14,28 @@ from chainrule import autograd  # noqa: F401
 from chainrule.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from chainrule.backend import (  # noqa: F401
     bool_,
+    device,
     float16,
     float32,
     float64,
     get_rng_state,
+    int8,
+    int16,
     int32,
     int64,
     manual_seed,
     set_rng_state,
+    uint8,
 )
+
+# PyTorch's other names of the dtypes: cr.float is float32, cr.long is int64, ...
+from chainrule.backend import bool_ as bool  # noqa: E402, F401, A004
+from chainrule.backend import float16 as half  # noqa: E402, F401
+from chainrule.backend import float32 as float  # noqa: E402, F401, A004
+from chainrule.backend import float64 as double  # noqa: E402, F401
+from chainrule.backend import int16 as short  # noqa: E402, F401
+from chainrule.backend import int32 as int  # noqa: E402, F401, A004
+from chainrule.backend import int64 as long  # noqa: E402, F401
 from chainrule.creation import (  # noqa: F401
     arange,
     as_tensor,
@@ -53,7 +66,7 @@ __version__ = "0.1.0"
 
 # Sub-packages load on first use (``cr.nn``, ``cr.optim``, ...), keeping ``import chainrule`` fast.
 _SUBMODULES = {"nn", "optim", "data", "train", "analysis", "viz", "models", "io", "backend",
-               "cli"}
+               "cli", "cuda", "utils"}
 _ALIASES = {"datasets": "chainrule.data.datasets"}
 _LAZY = {"save": "chainrule.io", "load": "chainrule.io"}
 

@@ -17,8 +17,11 @@ except Exception:  # ImportError, or a CuPy that finds no CUDA driver
 float32 = np.float32
 float64 = np.float64
 float16 = np.float16
+int8 = np.int8
+int16 = np.int16
 int32 = np.int32
 int64 = np.int64
+uint8 = np.uint8
 bool_ = np.bool_
 
 DEFAULT_FLOAT = np.dtype(np.float32)
@@ -58,7 +61,7 @@ def gpu_available() -> bool:
         return False
 
 
-def to_device(array, device: str):
+def to_device(array, device):
     """Copy ``array`` to ``device`` ("cpu" or "cuda"/"gpu"); a no-op when already there."""
     device = str(device).split(":")[0].lower()
     if device == "cpu":
@@ -74,6 +77,55 @@ def to_device(array, device: str):
 def device_of(array) -> str:
     """Return "cuda" for a CuPy array and "cpu" otherwise."""
     return "cuda" if is_gpu_array(array) else "cpu"
+
+
+class device:  # noqa: N801 - PyTorch's name
+    """Where a tensor lives: ``device("cpu")``, ``device("cuda")``, ``device("cuda", 0)``.
+
+    As ``torch.device``: ``type`` is "cpu" or "cuda", ``index`` the GPU number or None; a
+    device compares equal to another device or to its string ("cpu", "cuda:0").
+
+    Example:
+        >>> dev = cr.device("cuda" if cr.cuda.is_available() else "cpu")
+        >>> x = cr.zeros(3, device=dev)
+    """
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index=None):  # noqa: A002 - PyTorch's argument name
+        if isinstance(type, device):
+            type, index = type.type, type.index if index is None else index
+        name = str(type).lower()
+        if ":" in name:
+            name, number = name.split(":", 1)
+            index = int(number)
+        if name == "gpu":
+            name = "cuda"
+        if name not in ("cpu", "cuda"):
+            raise ValueError(f"device: expected 'cpu' or 'cuda' (optionally 'cuda:N'), got "
+                             f"{type!r}")
+        self.type, self.index = name, index
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        extra = "" if self.index is None else f", index={self.index}"
+        return f"device(type={self.type!r}{extra})"
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except ValueError:
+                return False
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and (self.index == other.index or None in (
+            self.index, other.index))
+
+    def __hash__(self) -> int:
+        return hash(self.type)
 
 
 def to_numpy(array) -> np.ndarray:

@@ -24,6 +24,10 @@ except Exception:
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
+# PyTorch's names of the tensor types, by dtype (``x.type()``).
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
 
 def wrap(array, node=None, versions=None):
     """The engine's constructor: a Tensor around ``array``, with no copy and no checks.
@@ -44,7 +48,19 @@ def wrap(array, node=None, versions=None):
     t._node = node
     t.requires_grad = node is not None
     t._versions = [0] if versions is None else versions
+    t._hooks = None
     return t
+
+
+class HookHandle:
+    """What ``register_hook`` returns: ``remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list, hook):
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self) -> None:
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
 
 
 def tensor_method(op, name=None):
@@ -82,7 +98,7 @@ class Tensor:
     # NOTE: ``_versions`` is a one-element list, the version counter: a tensor, its detach()
     # and the views of its memory share one, so an in-place change through any of them is seen
     # by every graph node that saved one of the others.
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_versions", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_versions", "_hooks", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to Tensor's reflected operators
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -90,6 +106,7 @@ class Tensor:
         self.grad = None
         self._node = None
         self._versions = [0]
+        self._hooks = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -108,8 +125,9 @@ class Tensor:
         return self.data.dtype
 
     @property
-    def device(self) -> str:
-        return backend.device_of(self.data)
+    def device(self) -> backend.device:
+        """Where the data lives: ``device(type='cpu')`` or ``device(type='cuda')``."""
+        return backend.device(backend.device_of(self.data))
 
     @property
     def is_leaf(self) -> bool:
@@ -195,8 +213,10 @@ class Tensor:
         dtype = kwargs.get("dtype")
         device = kwargs.get("device")
         for a in args:
-            if isinstance(a, str):
+            if isinstance(a, (str, backend.device)):
                 device = a
+            elif isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
             else:
                 dtype = a
         out = self
@@ -207,6 +227,21 @@ class Tensor:
             moved.requires_grad = out.requires_grad and out.is_leaf
             out = moved
         return out
+
+    def type(self, dtype=None):  # noqa: A003 - PyTorch's name
+        """With no argument, the type's name ("chainrule.FloatTensor"); else ``to(dtype)``.
+
+        ``dtype`` may be a dtype or a name such as "torch.DoubleTensor" or "chainrule.LongTensor".
+        """
+        if dtype is None:
+            return f"chainrule.{_TYPE_NAMES.get(self.dtype.name, self.dtype.name)}Tensor"
+        if isinstance(dtype, str):
+            name = dtype.rsplit(".", 1)[-1].removesuffix("Tensor")
+            names = {v: k for k, v in _TYPE_NAMES.items()}
+            if name not in names:
+                raise ValueError(f"type: unknown tensor type {dtype!r}")
+            dtype = np.dtype(names[name])
+        return self.to(dtype)
 
     def float(self) -> Tensor:
         return self.to(np.float32)
@@ -219,6 +254,9 @@ class Tensor:
 
     def int(self) -> Tensor:
         return self.to(np.int32)
+
+    def half(self) -> Tensor:
+        return self.to(np.float16)
 
     def bool(self) -> Tensor:
         return self.to(np.bool_)
@@ -264,6 +302,27 @@ class Tensor:
             raise RuntimeError("requires_grad_(False) is only allowed on leaves; use detach()")
         self.requires_grad = bool(requires_grad)
         return self
+
+    def register_hook(self, hook) -> HookHandle:
+        """Call ``hook(grad)`` each time the gradient with respect to this tensor is computed.
+
+        As in PyTorch: the hook receives the total gradient (a Tensor) and may return a
+        replacement, which is then used (and accumulated into ``.grad`` for a leaf) instead.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
+
+        Example:
+            >>> h = w.register_hook(lambda g: g.clamp(-1, 1))     # clip this gradient
+        """
+        if not self.requires_grad:
+            raise RuntimeError(f"register_hook: the tensor of shape {self.shape} does not "
+                               "require grad, so no gradient will reach the hook")
+        owner = self if self._node is None else self._node
+        if owner._hooks is None:
+            owner._hooks = []
+        owner._hooks.append(hook)
+        return HookHandle(owner._hooks, hook)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor during backward."""
@@ -358,6 +417,16 @@ class Tensor:
 
     def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002
         return self._update("clamp_", lambda x: _ops.clamp(x, min, max))
+
+    def masked_fill_(self, mask, value) -> Tensor:
+        return self._update("masked_fill_", lambda x, v: _ops.masked_fill(x, mask, v), value)
+
+    def scatter_(self, dim, index, src=None, value=None) -> Tensor:
+        src = value if src is None else src
+        return self._update("scatter_", lambda x, s: _ops.scatter(x, dim, index, s), src)
+
+    def scatter_add_(self, dim, index, src) -> Tensor:
+        return self._update("scatter_add_", lambda x, s: _ops.scatter_add(x, dim, index, s), src)
 
     def zero_(self) -> Tensor:
         return self._write("zero_", Ellipsis, 0)

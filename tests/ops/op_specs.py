@@ -207,6 +207,69 @@ def _np_sum_to(x, shape):
     return x.sum(axis=axes, keepdims=True)
 
 
+# ---- indexing along a dim: the index constants are derived from the shapes -----------------
+def _index(shape, dim, high, distinct=False):
+    """An int64 index of ``shape`` with values in [0, high), with repeats, or ``distinct`` along
+    ``dim`` (then shape[dim] <= high) so that ``scatter`` never writes an element twice."""
+    shape, rng = tuple(shape), np.random.default_rng(7)
+    if not distinct:
+        return rng.integers(0, high, shape)
+    keys = rng.random(shape[:dim] + (high,) + shape[dim + 1:])
+    return np.argsort(keys, axis=dim).take(np.arange(shape[dim]), axis=dim)
+
+
+def _along(shape, dim, n):
+    """``shape`` with size ``n`` along ``dim``."""
+    d = dim % len(shape)
+    return tuple(shape[:d]) + (n,) + tuple(shape[d + 1:])
+
+
+def _gather_index(shape, dim):
+    """One more index than ``shape`` has entries on ``dim``, so that some repeat."""
+    return _index(_along(shape, dim, shape[dim] + 1), dim, shape[dim])
+
+
+def _gather(m, x, dim):
+    return m.gather(x, dim, m.tensor(_gather_index(x.shape, dim)))  # m: chainrule or torch
+
+
+def _scatter(m, x, src, dim, add):
+    index = m.tensor(_index(src.shape, dim % x.ndim, x.shape[dim], distinct=not add))
+    return (m.scatter_add if add else m.scatter)(x, dim, index, src)
+
+
+def _scatter_value(m, x, dim):
+    """``m.scatter`` of the number -1.5 at two distinct places along ``dim``."""
+    index = _index(_along(x.shape, dim, 2), dim % x.ndim, x.shape[dim], distinct=True)
+    return m.scatter(x, dim, m.tensor(index), value=-1.5)
+
+
+def _np_gather(x, dim):
+    d, index = dim % x.ndim, _gather_index(x.shape, dim)
+    out = np.empty(index.shape, dtype=x.dtype)
+    for pos in np.ndindex(index.shape):
+        out[pos] = x[pos[:d] + (index[pos],) + pos[d + 1:]]
+    return out
+
+
+def _np_scatter(x, src, dim, add):
+    d = dim % x.ndim
+    index, out = _index(src.shape, d, x.shape[d], distinct=not add), x.copy()
+    for pos in np.ndindex(index.shape):
+        target = pos[:d] + (index[pos],) + pos[d + 1:]
+        out[target] = out[target] + src[pos] if add else src[pos]
+    return out
+
+
+def _select(n):
+    return np.array([n - 1, 0, n - 1])
+
+
+def tri_cases():
+    shapes = hnp.array_shapes(min_dims=2, max_dims=3, min_side=1, max_side=4)
+    return st.tuples(shapes, st.integers(-4, 4)).map(lambda p: Case((p[0],), {"diagonal": p[1]}))
+
+
 MASK = np.array([[True, False, True, True], [False, False, True, False],
                  [True, True, False, True]])
 REPEATS = np.array([0, 2, 0, 0])
@@ -436,7 +499,62 @@ LINALG = [
        (case((4, 3), (5, 3)),)),
 ]
 
-OPS = ELEMENTWISE + REDUCTIONS + MOVEMENT + LINALG
+INDEXING = [
+    Op("gather", lambda x, dim: _gather(cr, x, dim), _np_gather,
+       lambda t, x, dim: _gather(t, x, dim),
+       (case((3, 4), dim=0), case((3, 4), dim=1), case((2, 3, 4), dim=-2), case((5,), dim=0)),
+       strategy=lambda: reduce_cases("int", keepdim=False)),
+    Op("scatter_add", lambda x, s, dim: _scatter(cr, x, s, dim, True),
+       lambda x, s, dim: _np_scatter(x, s, dim, True),
+       lambda t, x, s, dim: _scatter(t, x, s, dim, True),
+       (case((3, 4), (5, 4), dim=0), case((3, 4), (2, 3), dim=0), case((3, 4), (3, 6), dim=-1),
+        case((2, 3, 4), (2, 5, 4), dim=1), case((4,), (7,), dim=0))),
+    Op("scatter", lambda x, s, dim: _scatter(cr, x, s, dim, False),
+       lambda x, s, dim: _np_scatter(x, s, dim, False),
+       lambda t, x, s, dim: _scatter(t, x, s, dim, False),
+       (case((3, 4), (2, 4), dim=0), case((3, 4), (2, 3), dim=1), case((2, 3, 4), (2, 3, 3), dim=2),
+        case((4,), (4,), dim=0))),
+    Op("scatter_value", lambda x, dim: _scatter_value(cr, x, dim),
+       lambda x, dim: _np_scatter(x, np.full(_along(x.shape, dim, 2), -1.5), dim, False),
+       lambda t, x, dim: _scatter_value(t, x, dim), (case((3, 4), dim=0), case((3, 4), dim=1))),
+    Op("index_select", lambda x, dim: cr.index_select(x, dim, cr.tensor(_select(x.shape[dim]))),
+       lambda x, dim: np.take(x, _select(x.shape[dim]), axis=dim),
+       lambda t, x, dim: x.index_select(dim, t.tensor(_select(x.shape[dim]))),
+       (case((3, 4), dim=0), case((3, 4), dim=-1), case((2, 3, 4), dim=1), case((5,), dim=0)),
+       strategy=lambda: reduce_cases("int", keepdim=False)),
+    Op("masked_fill", lambda x, m: cr.masked_fill(x, m, -2.5), lambda x, m: np.where(m, -2.5, x),
+       lambda t, x, m: t.masked_fill(x, m, -2.5),
+       (case((3, 4), (3, 4)), case((3, 4), (4,)), case((4,), (3, 4)), case((), ())),
+       (normal, boolean), strategy=broadcast_cases),
+    Op("masked_fill_tensor_value", lambda x, m, v: x.masked_fill(m, v),
+       lambda x, m, v: np.where(m, v, x), lambda t, x, m, v: x.masked_fill(m, v),
+       (case((3, 4), (3, 4), ()), case((2, 3), (3,), ())), (normal, boolean, normal)),
+    Op("tril", cr.tril, lambda x, diagonal=0: np.tril(x, diagonal),
+       lambda t, x, diagonal=0: t.tril(x, diagonal),
+       (case((3, 4)), case((4, 3), diagonal=1), case((2, 3, 4), diagonal=-1),
+        case((3, 3), diagonal=-5)), strategy=tri_cases),
+    Op("triu", lambda x, diagonal=0: x.triu(diagonal), lambda x, diagonal=0: np.triu(x, diagonal),
+       lambda t, x, diagonal=0: x.triu(diagonal),
+       (case((3, 4)), case((4, 3), diagonal=1), case((2, 3, 4), diagonal=-1),
+        case((3, 3), diagonal=5)), strategy=tri_cases),
+    Op("einsum", lambda *xs, equation: cr.einsum(equation, *xs),
+       lambda *xs, equation: np.einsum(equation, *xs),
+       lambda t, *xs, equation: t.einsum(equation, *xs),
+       (case((2, 3), (3, 4), equation="ij,jk->ik"), case((2, 3), (3, 4), equation="ij,jk"),
+        case((2, 3), equation="bA"), case((2, 3), equation=" i j -> j i "),
+        case((2, 2, 3), (2, 3, 4), equation="bij,bjk->bik"),
+        case((2, 1, 2, 3), (3, 3, 4), equation="...ij,...jk->...ik"),
+        case((2, 1, 2, 3), (3, 3, 4), equation="...ij,...jk"),
+        case((2, 3, 4), equation="i...->..."), case((3, 3), equation="ii"),
+        case((3, 3), equation="ii->i"), case((3, 3, 2), equation="iij->ji"),
+        case((3,), (4,), equation="i,j->ij"), case((3,), (3,), equation="i,i"),
+        case((2, 3), equation="ij->"), case((), (3,), equation=",i->i"),
+        case((2, 3), (3, 4), (4, 2), equation="ij,jk,kl->il"),
+        case((3, 1), (3, 4), equation="ij,ij->ij"),
+        case((2, 3), (4, 3, 5), (2, 5), equation="bn,anm,bm->ba"))),
+]
+
+OPS = ELEMENTWISE + REDUCTIONS + MOVEMENT + LINALG + INDEXING
 
 
 def all_cases(ops=None):

@@ -92,6 +92,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
     # Arrays that must not become a leaf's .grad as they are: the caller's gradients, and the
     # .grad already given to another leaf (Add hands the same array to both of its inputs).
     shared = {id(g) for g in root_grads}
+    held = {}  # the gradients of leaves with hooks, summed until the end of the pass
 
     def deliver(tensor, g, node, edge):
         """Pass ``g`` to ``tensor``, made by the node ``edge`` (None for a leaf)."""
@@ -104,7 +105,11 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
             if i is not None:
                 found[i] = g if found[i] is None else found[i] + g
         elif edge is None:
-            _accumulate_leaf(tensor, g, create_graph, shared)
+            if tensor._hooks:  # the hooks see the total gradient: accumulate it first
+                held[id(tensor)] = (tensor, g if id(tensor) not in held
+                                    else held[id(tensor)][1] + g)
+            else:
+                _accumulate_leaf(tensor, g, create_graph, shared)
             return
         if edge is not None:
             pending[edge] = g if edge not in pending else pending[edge] + g
@@ -118,6 +123,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
             g = pending.pop(node, None)
             if g is None or (needed is not None and node not in needed):
                 continue
+            if node._hooks:
+                g = _hooked(node._hooks, g, create_graph)
             if node._retained is not None and node._retained() is not None:
                 _accumulate_retained(node._retained(), g, create_graph)
             grads = _call_backward(node, g, create_graph)
@@ -126,7 +133,23 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
                     deliver(p, pg, node, e)
             if not retain_graph:
                 node._free()
+        for tensor, g in held.values():
+            _accumulate_leaf(tensor, _hooked(tensor._hooks, g, create_graph), create_graph)
+    if wanted is not None:
+        for i, t in enumerate(inputs):
+            if t._hooks and t._node is None and found[i] is not None:
+                found[i] = _hooked(t._hooks, found[i], create_graph)
     return found
+
+
+def _hooked(hooks, g, create_graph):
+    """``g`` passed through the tensor hooks in order (each may return a replacement)."""
+    as_tensor = g if isinstance(g, Tensor) else wrap(g)
+    for hook in list(hooks):
+        out = hook(as_tensor)
+        if out is not None:
+            as_tensor = out
+    return as_tensor if create_graph else as_tensor.data
 
 
 def _call_backward(node, g, create_graph):

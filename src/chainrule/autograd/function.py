@@ -80,6 +80,7 @@ class Function:
     _out_ref = None
     _out_version = 0
     _retained = None
+    _hooks = None  # hooks registered on the output tensor (Tensor.register_hook)
 
     # Set on each node by apply(): the parent Tensors (None for non-Tensor arguments), the nodes
     # that made them (None for leaves), which of them need a gradient, and what forward saved.

@@ -40,6 +40,7 @@ class Parameter(Tensor):
         self.grad = None
         self._node = None
         self._versions = [0]
+        self._hooks = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)

@@ -6,13 +6,27 @@ lists in ``__all__`` the ops that ``chainrule`` exports, so a new op is declared
 module only.
 """
 
-from chainrule.ops import compare, elementwise, linalg, movement, reduce, unary
+from chainrule.ops import (
+    compare,
+    contraction,
+    elementwise,
+    indexing,
+    linalg,
+    movement,
+    promotion,
+    reduce,
+    unary,
+)
 from chainrule.ops.compare import *  # noqa: F403
+from chainrule.ops.contraction import *  # noqa: F403
 from chainrule.ops.elementwise import *  # noqa: F403
+from chainrule.ops.indexing import *  # noqa: F403
 from chainrule.ops.linalg import *  # noqa: F403
 from chainrule.ops.movement import *  # noqa: F403
+from chainrule.ops.promotion import *  # noqa: F403
 from chainrule.ops.reduce import *  # noqa: F403
 from chainrule.ops.unary import *  # noqa: F403
 
 __all__ = [*compare.__all__, *elementwise.__all__, *linalg.__all__, *movement.__all__,
-           *reduce.__all__, *unary.__all__]
+           *promotion.__all__, *reduce.__all__, *unary.__all__, *contraction.__all__,
+           *indexing.__all__]

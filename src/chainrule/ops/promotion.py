@@ -123,3 +123,7 @@ def floating(x):
     """``x`` itself if its dtype is floating point, else ``x`` converted to the default float
     (``torch.exp`` of an integer tensor is float32)."""
     return x if x.data.dtype.kind in "fc" else x.to(backend.DEFAULT_FLOAT)
+
+
+# The promotion functions chainrule exports (``torch.result_type``, ``torch.promote_types``).
+__all__ = ["promote_types", "result_type"]

@@ -147,14 +147,23 @@ def _reduce(cls, x, dim, keepdim, *extra, op):
 @tensor_method
 @formula(lambda x, dim=None, keepdim=False: x.sum(axis=dim, keepdims=keepdim))
 def sum(x, dim=None, keepdim=False):  # noqa: A001
-    """Sum over ``dim`` (all elements when None)."""
+    """Sum over ``dim`` (all elements when None); bool and integer tensors sum in int64."""
+    if x.data.dtype.kind in "biu" and x.data.dtype != np.int64:
+        x = wrap(x.data.astype(np.int64))
     return _reduce(Sum, x, dim, keepdim, op="sum")
 
 
 @tensor_method
 def mean(x, dim=None, keepdim=False):
-    """Arithmetic mean over ``dim``."""
+    """Arithmetic mean over ``dim`` (of a floating-point tensor, as in PyTorch)."""
+    _require_float(x, "mean")
     return _reduce(Mean, x, dim, keepdim, op="mean")
+
+
+def _require_float(x, op):
+    if x.data.dtype.kind not in "fc":
+        raise RuntimeError(f"{op}: input dtype {x.data.dtype} is not floating point (shape "
+                           f"{x.shape}); convert it first, e.g. x.float()")
 
 
 def _extremum(x, dim, keepdim, largest):
@@ -193,6 +202,7 @@ def var(x, dim=None, correction=1, keepdim=False, unbiased=None):
     """Variance: sum (x - mean)^2 / (n - correction); ``unbiased=False`` means correction 0."""
     if unbiased is not None:
         correction = 1 if unbiased else 0
+    _require_float(x, "var")
     axis = normalize_dims(dim, x.ndim, "var")
     n = x.data.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
     d = x - mean(x, axis, keepdim=True)
