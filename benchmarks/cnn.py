@@ -15,7 +15,6 @@ Usage: python benchmarks/cnn.py [--samples 2560] [--rounds 3] [--threads N]
 from __future__ import annotations
 
 import argparse
-import tracemalloc
 
 import numpy as np
 from common import (
@@ -23,35 +22,21 @@ from common import (
     describe_machine,
     interleaved,
     limit_threads,
+    peak_step_memory,
     report,
     try_import_torch,
 )
+from workloads import classification_data, lenet
 
 import chainrule as cr
 from chainrule.nn.functional import conv2d
-from chainrule.nn.layers.conv import Conv2d
-from chainrule.nn.layers.pooling import MaxPool2d
 
 BATCH = 64
 
 
-def make_data(samples, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((samples, 1, 28, 28)).astype(np.float32)
-    y = rng.integers(0, 10, samples).astype(np.int64)
-    return x, y
-
-
-def lenet(nn, conv, pool):
-    """The benchmark network, from either framework's modules."""
-    return nn.Sequential(conv(1, 6, 5, padding=2), nn.ReLU(), pool(2), conv(6, 16, 5), nn.ReLU(),
-                         pool(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(),
-                         nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-
-
 def chainrule_training(x, y):
     cr.manual_seed(0)
-    model = lenet(cr.nn, Conv2d, MaxPool2d)
+    model = lenet(cr.nn)
     opt = cr.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = cr.nn.CrossEntropyLoss()
     batches = [(cr.tensor(x[i:i + BATCH]), cr.tensor(y[i:i + BATCH]))
@@ -74,7 +59,7 @@ def chainrule_training(x, y):
 
 def torch_training(torch, x, y):
     torch.manual_seed(0)
-    model = lenet(torch.nn, torch.nn.Conv2d, torch.nn.MaxPool2d)
+    model = lenet(torch.nn)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
     batches = [(torch.from_numpy(x[i:i + BATCH]), torch.from_numpy(y[i:i + BATCH]))
@@ -117,17 +102,6 @@ def conv_layer_workloads(torch, repeats=3):
     return runs
 
 
-def peak_step_memory(step) -> int:
-    """Bytes allocated at the peak of one training step (after a warm-up step)."""
-    step()
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    step()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=2560,
@@ -139,7 +113,7 @@ def main(argv=None):
     _limits = limit_threads(args.threads, torch)  # noqa: F841 - held for the whole run
     print(describe_machine(torch))
 
-    x, y = make_data(args.samples)
+    x, y = classification_data(args.samples, (1, 28, 28))
     run, one_step = chainrule_training(x, y)
     runs = {"chainrule": run}
     if torch is not None:

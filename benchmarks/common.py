@@ -10,6 +10,7 @@ import os
 import platform
 import statistics
 import time
+import tracemalloc
 
 import numpy as np
 
@@ -64,20 +65,35 @@ def describe_machine(torch=None) -> str:
     return "\n".join(lines)
 
 
+def training_step(model, optimizer, loss_fn, batches):
+    """A function ``step(i)``: one training step on batch ``i % len(batches)``, returning the loss.
+
+    The same code drives chainrule and PyTorch: the two share the names and semantics of the
+    training loop.
+    """
+
+    def step(i):
+        x, y = batches[i % len(batches)]
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
 def training_steps(lib, model, optimizer, loss_fn, batches):
     """A function ``run(steps)`` doing ``steps`` training steps over ``batches``, cycling.
 
-    The same code drives chainrule and PyTorch (``lib`` is ``chainrule`` or ``torch``): the two
-    share the names and semantics of the training loop.
+    ``lib`` (``chainrule`` or ``torch``) is not used: the loop is the same for both. ``run()``
+    makes one pass over the batches and returns the last loss as a float.
     """
+    step = training_step(model, optimizer, loss_fn, batches)
 
     def run(steps=None):
         for i in range(len(batches) if steps is None else steps):
-            x, y = batches[i % len(batches)]
-            optimizer.zero_grad()
-            loss = loss_fn(model(x), y)
-            loss.backward()
-            optimizer.step()
+            loss = step(i)
         return loss.item()
 
     return run
@@ -111,3 +127,17 @@ def report(title: str, per_unit: dict, unit: str, scale: float = 1e6, suffix: st
         print(f"  {name:<10} {seconds * scale:10.4g} {suffix} per {unit}")
     if "chainrule" in per_unit and "pytorch" in per_unit:
         print(f"  ratio chainrule/pytorch: {per_unit['chainrule'] / per_unit['pytorch']:.2f}x")
+
+
+def peak_step_memory(step) -> int:
+    """Bytes allocated at the peak of one call of ``step`` (after a warm-up call).
+
+    tracemalloc sees NumPy's buffers, hence chainrule's; PyTorch allocates outside its view.
+    """
+    step()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    step()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak

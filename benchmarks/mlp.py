@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
 from common import (
     add_common_arguments,
     as_batches,
@@ -21,23 +20,16 @@ from common import (
     training_steps,
     try_import_torch,
 )
+from workloads import classification_data, mlp_model
 
 import chainrule as cr
-
-
-def make_data(samples, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((samples, 784)).astype(np.float32)
-    y = rng.integers(0, 10, samples).astype(np.int64)
-    return x, y
 
 
 def epoch(lib, x, y, batch=128):
     """One epoch of the MLP in ``lib`` (chainrule or torch): the same code for both."""
     lib.manual_seed(0)
     nn = lib.nn
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
-                          nn.Linear(128, 10))
+    model = mlp_model(nn)
     opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     batches = as_batches(lib, x, y, batch)
     return training_steps(lib, model, opt, nn.CrossEntropyLoss(), batches)
@@ -52,7 +44,7 @@ def main(argv=None):
     torch = try_import_torch()
     _limits = limit_threads(args.threads, torch)  # noqa: F841 - held for the whole run
     print(describe_machine(torch))
-    x, y = make_data(args.samples)
+    x, y = classification_data(args.samples, (784,))
     runs = {"chainrule": epoch(cr, x, y)}
     if torch is not None:
         runs["pytorch"] = epoch(torch, x, y)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
 from common import (
     add_common_arguments,
     describe_machine,
@@ -21,23 +20,16 @@ from common import (
     training_steps,
     try_import_torch,
 )
+from workloads import regression_data, tiny_mlp_model
 
 import chainrule as cr
-
-
-def make_data(n_batches=100, batch=32, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n_batches, batch, 2)).astype(np.float32)
-    y = np.sin(x.sum(-1, keepdims=True)).astype(np.float32)
-    return x, y
 
 
 def mlp_steps(lib, x, y):
     """Training steps of the 2-16-16-1 tanh MLP in ``lib`` (chainrule or torch)."""
     lib.manual_seed(0)
     nn = lib.nn
-    model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(),
-                          nn.Linear(16, 1))
+    model = tiny_mlp_model(nn)
     opt = lib.optim.SGD(model.parameters(), lr=0.01)
     batches = [(lib.from_numpy(xb), lib.from_numpy(yb)) for xb, yb in zip(x, y)]
     return training_steps(lib, model, opt, nn.MSELoss(), batches)
@@ -66,7 +58,7 @@ def main(argv=None):
     _limits = limit_threads(args.threads, torch)  # noqa: F841 - held for the whole run
     print(describe_machine(torch))
 
-    x, y = make_data()
+    x, y = regression_data()
     per_round = max(args.steps // args.rounds, 1)
     runs = {"chainrule": mlp_steps(cr, x, y)}
     if torch is not None:

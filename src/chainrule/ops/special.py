@@ -7,6 +7,7 @@ are composed from these and the elementwise primitives.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -15,21 +16,29 @@ from chainrule import backend
 from chainrule.autograd.function import Primitive
 from chainrule.ops import formula as fm
 
-try:  # SciPy's erf is exact and vectorised; it is an optional dependency
-    from scipy.special import erf as _scipy_erf
-except ImportError:  # pragma: no cover - exercised only without SciPy
-    _scipy_erf = None
-
 _vector_erf = np.vectorize(math.erf, otypes=[np.float64])
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+@functools.cache
+def _scipy_erf():
+    """SciPy's erf (exact and vectorised), or None without SciPy (an optional dependency).
+
+    NOTE: loaded on first use, not at import: importing scipy.special costs about 0.3 s.
+    """
+    try:
+        from scipy.special import erf
+    except ImportError:  # pragma: no cover - exercised only without SciPy
+        return None
+    return erf
 
 
 def erf_array(x):
     """erf on a raw array, keeping its dtype (SciPy when installed, else ``math.erf``)."""
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
-    if _scipy_erf is not None and isinstance(x, np.ndarray):
-        return _scipy_erf(x)
+    if _scipy_erf() is not None and isinstance(x, np.ndarray):
+        return _scipy_erf()(x)
     if backend.is_gpu_array(x):  # pragma: no cover - GPU only
         import cupyx.scipy.special
 
