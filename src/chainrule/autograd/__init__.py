@@ -10,3 +10,13 @@ from chainrule.autograd.mode import (  # noqa: F401
     no_grad,
     set_grad_enabled,
 )
+
+
+def __getattr__(name):
+    # NOTE: ``cr.autograd.functional`` loads on first use: it is built on the ops, which import
+    # this package while chainrule itself is still loading.
+    if name == "functional":
+        import importlib
+
+        return importlib.import_module("chainrule.autograd.functional")
+    raise AttributeError(f"module 'chainrule.autograd' has no attribute {name!r}")

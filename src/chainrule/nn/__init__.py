@@ -71,4 +71,8 @@ from chainrule.nn.layers import (  # noqa: F401,E402
     GRUCell,
     LSTMCell,
     RNNCell,
+    GroupNorm,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
 )

@@ -4,6 +4,9 @@ Each layer's ``forward`` is one call into this module; each function is either a
 :mod:`chainrule.ops` or a short composition of them, so its gradient (and its gradient's
 gradient) comes from the primitives' formulas. Convolution, pooling, ``unfold``/``fold`` and
 ``pad`` are the functions of :mod:`chainrule.ops` themselves (PyTorch's names and signatures).
+The normalisations (``batch_norm``, ``layer_norm``, ``group_norm``) live in
+:mod:`chainrule.nn.functional_norm` and ``interpolate`` in
+:mod:`chainrule.nn.functional_upsampling`; both are re-exported here, where to import them from.
 
 Checks: a layer checks its input against its own configuration and dtype first (see
 :mod:`chainrule.nn.checks`); the checks here serve direct calls and name the function.
@@ -19,6 +22,8 @@ from chainrule import backend
 from chainrule.autograd.mode import no_grad
 from chainrule.creation import from_numpy
 from chainrule.nn.checks import check_dtype
+from chainrule.nn.functional_norm import batch_norm, group_norm, layer_norm  # re-exported
+from chainrule.nn.functional_upsampling import interpolate  # re-exported
 from chainrule.nn.losses import (  # re-exported: F.cross_entropy, ...
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -51,11 +56,11 @@ from chainrule.tensor import Tensor
 __all__ = [
     "linear", "identity", "step", "sign", "piecewise_linear", "sigmoid", "tanh", "relu",
     "leaky_relu", "elu", "gelu", "softplus", "logsigmoid", "log_sigmoid", "softmax",
-    "log_softmax", "dropout", "batch_norm", "layer_norm", "one_hot", "mse_loss", "l1_loss",
-    "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "nll_loss",
-    "cross_entropy", "embedding", "conv1d", "conv2d", "conv_transpose2d", "fold", "unfold",
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "max_pool1d",
-    "max_pool2d", "pad",
+    "log_softmax", "dropout", "batch_norm", "layer_norm", "group_norm", "one_hot", "mse_loss",
+    "l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "nll_loss", "cross_entropy", "embedding", "conv1d", "conv2d", "conv_transpose2d", "fold",
+    "unfold", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d",
+    "max_pool1d", "max_pool2d", "pad", "interpolate",
 ]
 
 
@@ -215,107 +220,6 @@ def dropout(input, p=0.5, training=True, generator=None):
     if backend.is_gpu_array(input.data):  # pragma: no cover - GPU only
         mask = backend.to_device(mask, "cuda")
     return input * mask
-
-
-# ---- normalisation ---------------------------------------------------------------------------
-def _stat_array(t, shape):
-    return (t.data if isinstance(t, Tensor) else np.asarray(t)).reshape(shape)
-
-
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
-    """Batch normalisation over all axes but the channel axis 1.
-
-    Training: x_hat = (x - mu_B) / sqrt(sigma_B^2 + eps) with the batch mean and (biased)
-    variance, and the running statistics (when given) are updated in place:
-    r_mean <- (1 - momentum) r_mean + momentum mu_B, r_var likewise with the unbiased
-    variance sigma_B^2 n / (n - 1). Evaluation uses the running statistics instead.
-    Then y = gamma x_hat + beta.
-
-    Args:
-        input: (N, C) or (N, C, *) tensor.
-        running_mean, running_var: (C,) tensors, or None (training only).
-        weight, bias: gamma and beta, (C,) each, or None.
-        training: use batch statistics (True) or the running ones (False).
-        momentum: weight of the new batch in the running averages.
-        eps: added to the variance for stability.
-    """
-    if input.ndim < 2:
-        raise ValueError(f"batch_norm: expected a (N, C, ...) input, got shape "
-                         f"{tuple(input.shape)}")
-    c = input.shape[1]
-    shape = (1, c) + (1,) * (input.ndim - 2)
-    if training:
-        axes = (0,) + tuple(range(2, input.ndim))
-        n = input.data.size // max(c, 1)
-        if n <= 1:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
-                             f"training, got input of shape {input.shape}")
-        mean = input.mean(axes, keepdim=True)
-        centered = input - mean
-        var = (centered * centered).mean(axes, keepdim=True)
-        out = centered * (var + eps) ** -0.5
-        if running_mean is not None:
-            running_mean.data[...] = (1 - momentum) * running_mean.data + \
-                momentum * mean.data.reshape(c)
-            running_mean._version += 1
-        if running_var is not None:
-            running_var.data[...] = (1 - momentum) * running_var.data + \
-                momentum * var.data.reshape(c) * (n / (n - 1))
-            running_var._version += 1
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: running_mean and running_var are needed when "
-                             "training=False")
-        inv_std = 1.0 / np.sqrt(_stat_array(running_var, (c,)) + eps)
-        scale = from_numpy(inv_std.astype(input.dtype, copy=False))
-        if weight is not None:
-            scale = weight * scale
-        shift = -(_stat_array(running_mean, (c,)).astype(input.dtype, copy=False)) * scale
-        if bias is not None:
-            shift = shift + bias
-        return input * _channels(scale, shape) + _channels(shift, shape)
-    if weight is not None:
-        out = out * _channels(weight, shape)
-    if bias is not None:
-        out = out + _channels(bias, shape)
-    return out
-
-
-def _channels(t, shape):
-    """A (C,) tensor shaped to broadcast over (N, C, *) (no reshape node for (N, C) inputs)."""
-    return t if len(shape) == 2 else t.reshape(shape)
-
-
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
-    """Layer normalisation over the trailing ``normalized_shape`` axes of each sample.
-
-    y = (x - mean) / sqrt(var + eps) * gamma + beta, mean and (biased) variance taken over
-    the last len(normalized_shape) axes.
-
-    Args:
-        input: (*, *normalized_shape) tensor.
-        normalized_shape: an int or the tuple of trailing dimensions to normalise over.
-        weight, bias: gamma and beta, of shape ``normalized_shape``, or None.
-        eps: added to the variance for stability.
-    """
-    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
-        else tuple(normalized_shape)
-    k = len(normalized_shape)
-    if input.ndim < k or tuple(input.shape[input.ndim - k:]) != normalized_shape:
-        trailing = tuple(input.shape[max(input.ndim - k, 0):])
-        raise ValueError(f"layer_norm(normalized_shape={normalized_shape}): input has trailing "
-                         f"shape {trailing}, shape {tuple(input.shape)}")
-    axes = tuple(range(input.ndim - k, input.ndim))
-    mean = input.mean(axes, keepdim=True)
-    centered = input - mean
-    var = (centered * centered).mean(axes, keepdim=True)
-    out = centered * (var + eps) ** -0.5
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
 
 
 # ---- encoding --------------------------------------------------------------------------------

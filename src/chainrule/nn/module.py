@@ -15,6 +15,7 @@ import numpy as np
 from chainrule import backend
 from chainrule.autograd.mode import no_grad
 from chainrule.creation import from_numpy
+from chainrule.nn.hooks import RemovableHandle, call_with_hooks
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
 
@@ -42,28 +43,6 @@ class StateDictError(RuntimeError):
     def __init__(self, message, keys: IncompatibleKeys):
         super().__init__(message)
         self.missing_keys, self.unexpected_keys, self.mismatched_keys = keys
-
-
-class RemovableHandle:
-    """Returned by ``register_forward_hook``; ``handle.remove()`` unregisters the hook."""
-
-    _next_id = 0
-
-    def __init__(self, hooks: dict):
-        self._hooks = hooks
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self) -> None:
-        """Unregister the hook (a second call does nothing)."""
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-        return False
 
 
 class Module:
@@ -95,24 +74,21 @@ class Module:
         d["_non_persistent"] = set()
         d["_modules"] = OrderedDict()
         d["_forward_hooks"] = OrderedDict()
+        d["_forward_hooks_with_kwargs"] = set()
+        d["_forward_hooks_always_called"] = set()
         d["_forward_pre_hooks"] = OrderedDict()
+        d["_forward_pre_hooks_with_kwargs"] = set()
+        d["_backward_hooks"] = OrderedDict()
+        d["_backward_pre_hooks"] = OrderedDict()
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args, **kwargs):
-        if not self._forward_hooks and not self._forward_pre_hooks:
+        if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
-        for hook in list(self._forward_pre_hooks.values()):
-            changed = hook(self, args)
-            if changed is not None:
-                args = changed if isinstance(changed, tuple) else (changed,)
-        out = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            changed = hook(self, args, out)
-            if changed is not None:
-                out = changed
-        return out
+        return call_with_hooks(self, args, kwargs)
 
     # ---- registration ------------------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -319,19 +295,69 @@ class Module:
         return self
 
     # ---- hooks --------------------------------------------------------------------------------
-    def register_forward_hook(self, hook) -> RemovableHandle:
-        """Call ``hook(module, inputs, output)`` after each forward; a non-None result replaces
-        the output."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
+    @staticmethod
+    def _add_hook(table, hook, prepend, options=()) -> RemovableHandle:
+        """Register ``hook`` in ``table`` (first if ``prepend``); ``options`` are (set, flag)."""
+        handle = RemovableHandle(table, [s for s, _ in options])
+        table[handle.id] = hook
+        if prepend:
+            table.move_to_end(handle.id, last=False)
+        for flags, on in options:
+            if on:
+                flags.add(handle.id)
         return handle
 
-    def register_forward_pre_hook(self, hook) -> RemovableHandle:
-        """Call ``hook(module, inputs)`` before each forward; a non-None result replaces the
-        inputs."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
-        return handle
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each forward; a non-None result replaces
+        the output.
+
+        Args:
+            hook: the function; ``hook(module, args, kwargs, output)`` with ``with_kwargs``.
+                ``args`` are the positional inputs as the forward pre-hooks left them.
+            prepend: run before the hooks already registered instead of after them.
+            with_kwargs: also pass the keyword arguments of the call.
+            always_call: also run when forward raises (then its result is ignored).
+
+        Returns:
+            A :class:`RemovableHandle`.
+        """
+        return self._add_hook(self._forward_hooks, hook, prepend,
+                              [(self._forward_hooks_with_kwargs, with_kwargs),
+                               (self._forward_hooks_always_called, always_call)])
+
+    def register_forward_pre_hook(self, hook, *, prepend=False,
+                                  with_kwargs=False) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each forward; a non-None result replaces the
+        positional inputs (a single value is wrapped into a tuple).
+
+        With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs)`` and may return a
+        pair ``(new_args, new_kwargs)``. ``prepend`` runs it before the hooks already there.
+        """
+        return self._add_hook(self._forward_pre_hooks, hook, prepend,
+                              [(self._forward_pre_hooks_with_kwargs, with_kwargs)])
+
+    def register_full_backward_hook(self, hook, prepend=False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to the
+        module's inputs are computed.
+
+        ``grad_input`` has one entry per positional input (None for one that is not a Tensor
+        requiring grad) and ``grad_output`` one per output. A non-None result, a tuple of the
+        same length, replaces ``grad_input`` in the rest of the backward pass. When no input
+        requires grad the hook is called with all-None ``grad_input`` as soon as the output
+        gradients are known. Modifying the tensors given to the hook in place is not allowed.
+
+        Example:
+            >>> layer.register_full_backward_hook(
+            ...     lambda m, grad_input, grad_output: tuple(g * 0.5 for g in grad_input))
+        """
+        return self._add_hook(self._backward_hooks, hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients with respect to the module's
+        outputs are known, before those with respect to its inputs; a non-None result (a tuple
+        of the same length) replaces ``grad_output``."""
+        return self._add_hook(self._backward_pre_hooks, hook, prepend)
 
     # ---- state --------------------------------------------------------------------------------
     def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False):
@@ -419,7 +445,7 @@ class Module:
         """
         dtype, device = kwargs.get("dtype"), kwargs.get("device")
         for a in args:
-            if isinstance(a, str):
+            if isinstance(a, (str, backend.device)):
                 device = a
             else:
                 dtype = a

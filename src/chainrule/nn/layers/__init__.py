@@ -22,7 +22,12 @@ from chainrule.nn.layers.dropout import Dropout  # noqa: F401
 from chainrule.nn.layers.embedding import Embedding  # noqa: F401
 from chainrule.nn.layers.flatten import Flatten, Unflatten  # noqa: F401
 from chainrule.nn.layers.linear import Identity, Linear  # noqa: F401
-from chainrule.nn.layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
+from chainrule.nn.layers.normalization import (  # noqa: F401
+    BatchNorm1d,
+    BatchNorm2d,
+    GroupNorm,
+    LayerNorm,
+)
 from chainrule.nn.layers.pooling import (  # noqa: F401
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -40,4 +45,9 @@ from chainrule.nn.layers.recurrent import (  # noqa: F401
     RNNBase,
     RNNCell,
     RNNCellBase,
+)
+from chainrule.nn.layers.upsampling import (  # noqa: F401
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
 )

@@ -1,4 +1,5 @@
-"""Normalisation layers: `BatchNorm1d`, `BatchNorm2d` (with running statistics) and `LayerNorm`."""
+"""Normalisation layers: `BatchNorm1d`, `BatchNorm2d` (with running statistics), `LayerNorm`
+and `GroupNorm`."""
 
 from __future__ import annotations
 
@@ -178,3 +179,71 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    """Group normalisation: each sample's channels split into groups normalised separately.
+
+    For x of shape (N, C, *) and G = ``num_groups``, every sample's C / G consecutive channels
+    form a group; y = (x - mean) / sqrt(var + eps) * gamma_c + beta_c with the mean and
+    (biased) variance over the group's channels and positions. It does not depend on the batch
+    (the same in training and evaluation); G = 1 is layer norm over (C, *), G = C instance norm.
+
+    Args:
+        num_groups: G, a divisor of ``num_channels``.
+        num_channels: the number of channels C.
+        eps: added to the variance.
+        affine: learn gamma (``weight``, init 1) and beta (``bias``, init 0), one per channel.
+        device: where the parameters live (``"cpu"`` or ``"cuda"``).
+        dtype: parameter dtype.
+        bias: learn beta (when ``affine``); keyword-only, as in PyTorch.
+
+    Shape:
+        (N, C, *) -> (N, C, *).
+
+    Example:
+        >>> gn = nn.GroupNorm(2, 6)
+        >>> gn(cr.randn(4, 6, 10)).shape
+        (4, 6, 10)
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, device=None, dtype=None, *, bias: bool = True):
+        super().__init__()
+        if num_channels % num_groups != 0:
+            raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups "
+                             f"({num_groups})")
+        self.num_groups = int(num_groups)
+        self.num_channels = int(num_channels)
+        self.eps = eps
+        self.affine = affine
+        if affine:
+            self.weight = Parameter(creation.empty(num_channels, dtype=dtype, device=device))
+            if bias:
+                self.bias = Parameter(creation.empty(num_channels, dtype=dtype, device=device))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """gamma = 1, beta = 0."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        if input.ndim < 2 or input.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm(num_groups={self.num_groups}, num_channels="
+                             f"{self.num_channels}): expected an (N, {self.num_channels}, *) "
+                             f"input, got shape {tuple(input.shape)}")
+        if self.weight is not None:
+            check_dtype(self, input, self.weight)
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
