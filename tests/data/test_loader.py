@@ -71,10 +71,26 @@ def test_empty_dataset_is_a_clear_error():
         DataLoader(TensorDataset(cr.zeros(0, 2)), batch_size=2)
 
 
-@pytest.mark.parametrize("bad", [0, -1, 2.5, True, None])
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
 def test_bad_batch_size(bad):
     with pytest.raises(ValueError, match="batch_size"):
         DataLoader(_dataset(4), batch_size=bad)
+
+
+def test_pytorch_keywords_sampler_batch_sampler_and_no_batching():
+    """PyTorch's DataLoader arguments: workers and pinning change nothing; a sampler gives the
+    order, a batch sampler the batches, batch_size=None yields single samples."""
+    ds = TensorDataset(cr.arange(10).float(), cr.arange(10))
+    plain = [yb.tolist() for _, yb in DataLoader(ds, batch_size=4)]
+    assert [yb.tolist() for _, yb in DataLoader(ds, batch_size=4, num_workers=2,
+                                                pin_memory=True)] == plain
+    assert [yb.tolist() for _, yb in DataLoader(ds, batch_size=3, sampler=[9, 8, 7, 6])] == \
+        [[9, 8, 7], [6]]
+    assert [yb.tolist() for _, yb in DataLoader(ds, batch_sampler=[[0, 1], [5, 6, 7]])] == \
+        [[0, 1], [5, 6, 7]]
+    assert [yb.item() for _, yb in DataLoader(ds, batch_size=None)][:3] == [0, 1, 2]
+    with pytest.raises(ValueError, match="mutually exclusive"):
+        DataLoader(ds, sampler=[0, 1], shuffle=True)
 
 
 def _epoch_order(loader):

@@ -37,6 +37,13 @@ class DataLoader:
         collate_fn: turns a list of samples into a batch (default :func:`default_collate`).
             Without one, a dataset's ``__getitems__(indices)`` (if it has one) fetches a whole
             batch at once.
+        sampler: an iterable of indices giving the order (instead of ``shuffle``).
+        batch_sampler: an iterable of lists of indices, one list per batch (instead of
+            ``batch_size``, ``shuffle``, ``sampler`` and ``drop_last``).
+        num_workers, pin_memory, timeout, worker_init_fn, multiprocessing_context,
+            prefetch_factor, persistent_workers: accepted for PyTorch code. chainrule loads
+            every batch in the calling process (the batches are the same; ``worker_init_fn``
+            is called once, with worker id 0, when ``num_workers > 0``).
 
     Raises:
         ValueError: for an empty dataset, a batch size below 1, or ``drop_last=True`` with a batch
@@ -51,9 +58,26 @@ class DataLoader:
         ...         optimizer.step()
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False,
-                 drop_last: bool = False, seed: int | None = None,
-                 generator: np.random.Generator | None = None, collate_fn=None):
+    def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool | None = None,
+                 sampler=None, batch_sampler=None, num_workers: int = 0, collate_fn=None,
+                 pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
+                 worker_init_fn=None, multiprocessing_context=None,
+                 generator: np.random.Generator | None = None, *, prefetch_factor=None,
+                 persistent_workers: bool = False, seed: int | None = None):
+        if num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be >= 0, got {num_workers}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None
+                                          or drop_last):
+            raise ValueError("DataLoader: batch_sampler option is mutually exclusive with "
+                             "batch_size, shuffle, sampler, and drop_last")
+        self.sampler, self.batch_sampler = sampler, batch_sampler
+        self.batched = batch_size is not None or batch_sampler is not None
+        if batch_sampler is not None or batch_size is None:
+            batch_size = 1
+        if worker_init_fn is not None and num_workers > 0:
+            worker_init_fn(0)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
                 or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got "
@@ -75,17 +99,30 @@ class DataLoader:
 
     def __len__(self) -> int:
         """The number of batches per epoch."""
-        n = len(self.dataset)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        n = len(self.sampler) if self.sampler is not None else len(self.dataset)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self):
-        n = len(self.dataset)
-        order = self._order(n)
+        if self.batch_sampler is not None:
+            for indices in self.batch_sampler:
+                yield self._fetch(np.asarray(list(indices), dtype=np.int64))
+            return
+        order = self._order(len(self.dataset))
+        if not self.batched:  # batch_size=None: one sample at a time, as it is
+            for i in order:
+                sample = self.dataset[int(i)]
+                yield self.collate_fn(sample) if self.collate_fn is not None else sample
+            return
+        n = len(order)
         stop = n - n % self.batch_size if self.drop_last else n
         for start in range(0, stop, self.batch_size):
             yield self._fetch(order[start:start + self.batch_size])
 
     def _order(self, n: int) -> np.ndarray:
+        if self.sampler is not None:
+            return np.asarray([int(i) for i in self.sampler], dtype=np.int64)
         if not self.shuffle:
             return np.arange(n)
         generator = self.generator if self.generator is not None else \
