@@ -243,6 +243,32 @@ class Tensor:
             dtype = np.dtype(names[name])
         return self.to(dtype)
 
+    # ---- new tensors like this one (PyTorch's new_* methods) ----------------------------------
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        """Zeros of ``size``, with this tensor's dtype and device unless given."""
+        return _creation.zeros(*size, dtype=dtype or self.dtype, device=device or self.device,
+                               requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        """Ones of ``size``, with this tensor's dtype and device unless given."""
+        return _creation.ones(*size, dtype=dtype or self.dtype, device=device or self.device,
+                              requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+        """``fill_value`` in ``size``, with this tensor's dtype and device unless given."""
+        return _creation.full(size, fill_value, dtype=dtype or self.dtype,
+                              device=device or self.device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        """An uninitialised tensor of ``size``, with this tensor's dtype and device."""
+        return _creation.empty(*size, dtype=dtype or self.dtype, device=device or self.device,
+                               requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False) -> Tensor:
+        """A copy of ``data``, with this tensor's dtype and device unless given."""
+        return _creation.tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                                requires_grad=requires_grad)
+
     def float(self) -> Tensor:
         return self.to(np.float32)
 
@@ -329,125 +355,6 @@ class Tensor:
         if self._node is not None:
             self._node._retained = weakref.ref(self)
 
-    # ---- in-place -----------------------------------------------------------------------------
-    # PyTorch's rules: an in-place change bumps the version counter (shared with views and
-    # detached copies). Outside ``no_grad`` it is an error on a leaf that requires grad, and on
-    # any other tensor it is recorded: the tensor takes the result's graph node, while the nodes
-    # recorded before keep the old value's node (their edges). The result must be castable to
-    # the tensor's own dtype (``int_tensor += 1.5`` is an error, as in PyTorch).
-    def _recording(self, name, *args) -> bool:
-        """Whether an in-place op ``name`` with ``args`` must be recorded in the graph."""
-        if not state.grad_enabled:
-            return False
-        if self.requires_grad and self._node is None:
-            raise RuntimeError(
-                f"{name}: a leaf tensor that requires grad (shape {self.shape}) is used in an "
-                "in-place operation; do the update under `with cr.no_grad():` (as an optimiser "
-                "step does) or use the out-of-place form (x = x - y)"
-            )
-        return self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad
-                                         for a in args)
-
-    def _take(self, name, result) -> Tensor:
-        """Write ``result`` (an op on this tensor's old value) into this tensor, in place."""
-        if not np.can_cast(result.dtype, self.dtype, "same_kind"):
-            raise RuntimeError(f"{name}: result type {result.dtype} can't be cast to the "
-                               f"desired output type {self.dtype}")
-        if result.shape != self.shape:
-            raise RuntimeError(f"{name}: the result of shape {result.shape} does not fit the "
-                               f"tensor of shape {self.shape} that is updated in place")
-        if result.requires_grad and result.dtype != self.dtype:
-            result = _ops.cast(result, self.dtype)
-        self.data[...] = result.data
-        self._version += 1
-        if result.requires_grad:
-            self._node, self.requires_grad = result._node, True
-        return self
-
-    def _update(self, name, op, *args) -> Tensor:
-        """``self = op(self, *args)``, in place (see the rules above)."""
-        if self._recording(name, *args):
-            return self._take(name, op(wrap(self.data.copy(), self._node), *args))
-        with _no_grad():
-            return self._take(name, op(self, *args))
-
-    def _ufunc(self, name, ufunc, other) -> Tensor:
-        """``self = ufunc(self, other)`` in place; recorded like the op when grads flow."""
-        if self._recording(name, other):
-            return self._update(name, lambda x, y: _ARITHMETIC[ufunc](x, y), other)
-        try:
-            ufunc(self.data, other.data if isinstance(other, Tensor) else other,
-                  out=self.data, casting="same_kind")
-        except TypeError:
-            result = np.result_type(self.data, other.data if isinstance(other, Tensor) else other)
-            raise RuntimeError(f"{name}: result type {result} can't be cast to the desired "
-                               f"output type {self.dtype}") from None
-        self._version += 1
-        return self
-
-    def __iadd__(self, other):
-        return self._ufunc("__iadd__", np.add, other)
-
-    def __isub__(self, other):
-        return self._ufunc("__isub__", np.subtract, other)
-
-    def __imul__(self, other):
-        return self._ufunc("__imul__", np.multiply, other)
-
-    def __itruediv__(self, other):
-        return self._ufunc("__itruediv__", np.true_divide, other)
-
-    def __ipow__(self, other):
-        return self._ufunc("__ipow__", np.power, other)
-
-    def __imatmul__(self, other):
-        return self._update("__imatmul__", _ops.matmul, other)
-
-    def add_(self, other, alpha=1) -> Tensor:
-        return self._ufunc("add_", np.add, other if alpha == 1 else other * alpha)
-
-    def sub_(self, other, alpha=1) -> Tensor:
-        return self._ufunc("sub_", np.subtract, other if alpha == 1 else other * alpha)
-
-    def mul_(self, other) -> Tensor:
-        return self._ufunc("mul_", np.multiply, other)
-
-    def div_(self, other) -> Tensor:
-        return self._ufunc("div_", np.true_divide, other)
-
-    def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002
-        return self._update("clamp_", lambda x: _ops.clamp(x, min, max))
-
-    def masked_fill_(self, mask, value) -> Tensor:
-        return self._update("masked_fill_", lambda x, v: _ops.masked_fill(x, mask, v), value)
-
-    def scatter_(self, dim, index, src=None, value=None) -> Tensor:
-        src = value if src is None else src
-        return self._update("scatter_", lambda x, s: _ops.scatter(x, dim, index, s), src)
-
-    def scatter_add_(self, dim, index, src) -> Tensor:
-        return self._update("scatter_add_", lambda x, s: _ops.scatter_add(x, dim, index, s), src)
-
-    def zero_(self) -> Tensor:
-        return self._write("zero_", Ellipsis, 0)
-
-    def fill_(self, value) -> Tensor:
-        return self._write("fill_", Ellipsis, value)
-
-    def copy_(self, src) -> Tensor:
-        return self._write("copy_", Ellipsis, src)
-
-    def __setitem__(self, index, value) -> None:
-        self._write("__setitem__", _ops.index_arrays(index), value)
-
-    def _write(self, name, index, value) -> Tensor:
-        """``self[index] = value``, in place (recorded as ``index_put`` when grads flow)."""
-        if self._recording(name, value):
-            return self._update(name, lambda x, v: _ops.movement.index_put(x, index, v), value)
-        self.data[index] = value.data if isinstance(value, Tensor) else value
-        self._version += 1
-        return self
-
     # ---- operators ----------------------------------------------------------------------------
     def __add__(self, other):
         return _ops.add(self, other)
@@ -532,12 +439,7 @@ class Tensor:
 # NOTE: chainrule's one import cycle. A Tensor's methods are calls into the ops, the engine and
 # the creation functions, and those are built on Tensor; so they are imported here, once Tensor
 # exists (``chainrule/__init__.py`` imports this module first).
+from chainrule import creation as _creation  # noqa: E402
 from chainrule import ops as _ops  # noqa: E402
 from chainrule.autograd import engine as _engine  # noqa: E402
-from chainrule.autograd.mode import no_grad as _no_grad  # noqa: E402
-from chainrule.autograd.mode import state  # noqa: E402
 from chainrule.creation import to_array  # noqa: E402
-
-# The ops that the in-place operators record when gradients flow.
-_ARITHMETIC = {np.add: _ops.add, np.subtract: _ops.sub, np.multiply: _ops.mul,
-               np.true_divide: _ops.div, np.power: _ops.pow}

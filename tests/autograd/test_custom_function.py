@@ -15,7 +15,7 @@ class ScaledCube(Function):
 
     @staticmethod
     def forward(ctx, x, scale):
-        assert isinstance(x, np.ndarray)  # forward sees raw arrays
+        assert isinstance(x, cr.Tensor)  # forward sees the Tensors, as in PyTorch
         ctx.save_for_backward(x)
         ctx.scale = scale
         return scale * x ** 3

@@ -259,7 +259,7 @@ class CountBackward(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x.copy()
+        return x.clone()
 
     @staticmethod
     def backward(ctx, grad_output):

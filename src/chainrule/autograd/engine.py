@@ -195,7 +195,12 @@ def _accumulate_leaf(tensor, g, create_graph, shared=()):
             shared.add(id(g))
         tensor.grad = wrap(g)
     else:
-        tensor.grad = wrap(tensor.grad.data + g)
+        tensor.grad = wrap(_array(tensor.grad.data + g))
+
+
+def _array(x):
+    """``x`` as an array: NumPy gives a scalar for the sum of two 0-d arrays."""
+    return x if isinstance(x, ARRAY_TYPES) else np.asarray(x)
 
 
 def _accumulate_retained(tensor, g, create_graph):
@@ -205,7 +210,7 @@ def _accumulate_retained(tensor, g, create_graph):
     elif create_graph:
         tensor.grad = tensor.grad + g
     else:
-        tensor.grad = wrap(tensor.grad.data + (g.data if isinstance(g, Tensor) else g))
+        tensor.grad = wrap(_array(tensor.grad.data + (g.data if isinstance(g, Tensor) else g)))
 
 
 def _as_list(x):

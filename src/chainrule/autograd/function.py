@@ -1,15 +1,16 @@
 """`Function` and `Primitive`: one node of the computational graph, a forward and its backward.
 
-A node's ``forward(ctx, *args)`` works on raw arrays (Tensor arguments arrive as their ``.data``;
-other arguments such as axes or shapes arrive unchanged) and returns one array.
-
-- ``Function`` is the base of user-defined operations, as in PyTorch: ``backward(ctx,
-  grad_output)`` receives Tensors and reads what forward saved from ``ctx.saved_tensors``.
-- ``Primitive`` is the base of chainrule's built-in operations. Its ``backward(ctx, grad_output,
-  *saved)`` receives what forward saved as arguments and is a formula written only with
-  operators and the formula functions of :mod:`chainrule.ops` (each one an array function paired
-  with its op). The engine alone chooses how it runs: on raw arrays when no graph is wanted
-  (fast), on Tensors when ``create_graph=True``, so second derivatives come from the same code.
+- ``Function`` is the base of user-defined operations, as in PyTorch: ``forward(ctx, *args)``
+  receives the Tensors (and other arguments) as they were given, runs without recording a
+  graph and returns one Tensor; ``backward(ctx, grad_output)`` receives Tensors and reads what
+  forward saved from ``ctx.saved_tensors``.
+- ``Primitive`` is the base of chainrule's built-in operations. Its ``forward(ctx, *arrays)``
+  works on raw arrays (Tensor arguments arrive as their ``.data``) and returns one array; its
+  ``backward(ctx, grad_output, *saved)`` receives what forward saved as arguments and is a
+  formula written only with operators and the formula functions of :mod:`chainrule.ops` (each
+  one an array function paired with its op). The engine alone chooses how it runs: on raw
+  arrays when no graph is wanted (fast), on Tensors when ``create_graph=True``, so second
+  derivatives come from the same code.
 
 Example (a user-defined operation):
     >>> class Cube(Function):
@@ -31,7 +32,7 @@ import weakref
 import numpy as np
 
 from chainrule.autograd.anomaly import check_forward
-from chainrule.autograd.mode import state
+from chainrule.autograd.mode import no_grad, state
 from chainrule.tensor import ARRAY_TYPES, Tensor, wrap
 
 
@@ -123,7 +124,7 @@ class Function:
         ctx = cls.__new__(cls)
         ctx.needs_input_grad = needs
         try:
-            out = cls.forward(ctx, *arrays)
+            out = ctx._forward(args, arrays)
         except (ValueError, IndexError) as err:
             shapes = [a.shape for a in arrays if hasattr(a, "shape")]
             raise type(err)(f"{cls.__name__.lower()}: {err} (input shapes {shapes})") from err
@@ -142,11 +143,18 @@ class Function:
         ctx._versions = versions
         result = wrap(out, ctx, shared)
         for s in ctx._saved:
-            if s is out:
+            if s is out or (isinstance(s, Tensor) and s.data is out):
                 ctx._out_ref = weakref.ref(result)
                 ctx._out_version = result._version
                 break
         return result
+
+    def _forward(self, args, arrays):
+        """Run ``forward`` as PyTorch does for a user-defined Function: on the Tensors
+        themselves, recording nothing; the result's array becomes the node's output."""
+        with no_grad():
+            out = type(self).forward(self, *args)
+        return out.data if isinstance(out, Tensor) else out
 
     # ---------------------------------------------------------------------------------------
     def save_for_backward(self, *arrays) -> None:
@@ -180,7 +188,9 @@ class Function:
             return saved
         return tuple(self._tensor_of(s) for s in saved)
 
-    def _tensor_of(self, array):
+    def _tensor_of(self, value):
+        """The input or output Tensor that ``value`` (an array or a Tensor) stands for."""
+        array = value.data if isinstance(value, Tensor) else value
         for p in self.parents:
             if p is not None and p.data is array:
                 return p
@@ -189,7 +199,7 @@ class Function:
             out = ref()
             if out is not None and out.data is array:
                 return out
-        return array
+        return value
 
     def vjp(self, grad_output, as_tensors: bool) -> tuple:
         """The node's vector-Jacobian product: one gradient per argument of forward.
@@ -206,7 +216,7 @@ class Function:
     def _check_versions(self) -> None:
         saved = self._saved
         for p, v in zip(self.parents, self._versions):
-            if p is not None and p._version != v and any(s is p.data for s in saved):
+            if p is not None and p._version != v and any(s is p.data or s is p for s in saved):
                 raise RuntimeError(
                     f"{type(self).__name__}: a tensor of shape {p.shape} saved for backward was "
                     f"modified in place (version {v} -> {p._version}); gradients would be wrong. "
@@ -259,6 +269,9 @@ class Primitive(Function):
         ...     def backward(ctx, grad_output, a):
         ...         return 2 * a * grad_output
     """
+
+    def _forward(self, args, arrays):
+        return type(self).forward(self, *arrays)
 
     def vjp(self, grad_output, as_tensors: bool) -> tuple:
         return type(self).backward(self, grad_output, *self.unpack(as_tensors))

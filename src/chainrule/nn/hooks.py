@@ -99,7 +99,8 @@ class _BackwardHookFunction(Function):
     """
 
     @staticmethod
-    def forward(ctx, callback, *arrays):
+    def forward(ctx, callback, *tensors):
+        arrays = [t.data for t in tensors]
         ctx.callback = callback
         ctx.shapes = [a.shape for a in arrays]
         if len(arrays) == 1:

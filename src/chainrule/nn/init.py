@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from chainrule import backend
+from chainrule.tensor import Tensor
 
 _LINEAR = ("linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
            "conv_transpose2d", "conv_transpose3d", "sigmoid")
@@ -70,12 +71,18 @@ def _gen(generator):
 
 
 def _assign(tensor, values):
-    """Write ``values`` into ``tensor`` in place (no graph), keeping its dtype and device."""
-    values = np.asarray(values).astype(tensor.dtype, copy=False)
-    if backend.is_gpu_array(tensor.data):  # pragma: no cover - GPU only
+    """Write ``values`` into ``tensor`` in place (no graph), keeping its dtype and device.
+
+    ``tensor`` may also be a parameter's array, as in PyTorch's idiom
+    ``nn.init.normal_(m.weight.data, 0.0, 0.02)`` (``.data`` is the array in chainrule).
+    """
+    target = tensor.data if isinstance(tensor, Tensor) else tensor
+    values = np.asarray(values).astype(target.dtype, copy=False)
+    if backend.is_gpu_array(target):  # pragma: no cover - GPU only
         values = backend.to_device(values, "cuda")
-    tensor.data[...] = values
-    tensor._version += 1
+    target[...] = values
+    if isinstance(tensor, Tensor):
+        tensor._version += 1
     return tensor
 
 

@@ -3,7 +3,7 @@
 ``elementwise``, ``unary``, ``reduce``, ``movement`` and ``linalg`` hold the primitives (a few
 dozen ``Primitive`` subclasses); every other operation is a composition of them. Each module
 lists in ``__all__`` the ops that ``chainrule`` exports, so a new op is declared in its own
-module only.
+module only; ``inplace`` declares the in-place Tensor methods (``+=``, ``add_``, ``x[i] = v``).
 """
 
 from chainrule.ops import (
@@ -11,10 +11,12 @@ from chainrule.ops import (
     contraction,
     elementwise,
     indexing,
+    inplace,  # noqa: F401 - registers the in-place Tensor methods
     linalg,
     movement,
     promotion,
     reduce,
+    slicing,
     unary,
 )
 from chainrule.ops.compare import *  # noqa: F403
@@ -25,8 +27,9 @@ from chainrule.ops.linalg import *  # noqa: F403
 from chainrule.ops.movement import *  # noqa: F403
 from chainrule.ops.promotion import *  # noqa: F403
 from chainrule.ops.reduce import *  # noqa: F403
+from chainrule.ops.slicing import *  # noqa: F403
 from chainrule.ops.unary import *  # noqa: F403
 
 __all__ = [*compare.__all__, *elementwise.__all__, *linalg.__all__, *movement.__all__,
            *promotion.__all__, *reduce.__all__, *unary.__all__, *contraction.__all__,
-           *indexing.__all__]
+           *indexing.__all__, *slicing.__all__]

@@ -1,11 +1,18 @@
-"""Matrix products: ``matmul`` (1-D, 2-D, batched, broadcast batch) and the fused ``linear``."""
+"""Linear algebra: ``matmul`` (1-D, 2-D, batched, broadcast batch), the fused ``linear``, the
+solution of A X = B, the inverse and the determinant, and the compositions ``diag``, ``trace``
+and ``outer``."""
 
 from __future__ import annotations
 
+import numpy as np
+
+from chainrule import backend
 from chainrule.autograd.function import Primitive
 from chainrule.ops import formula as fm
+from chainrule.ops.formula import formula
+from chainrule.ops.movement import getitem, index_put, reshape, unsqueeze
 from chainrule.ops.promotion import promoted
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, tensor_method, wrap
 
 
 class MatMul(Primitive):
@@ -84,6 +91,7 @@ class Linear(Primitive):
         return gx, gw, gb
 
 
+@tensor_method
 def matmul(a, b):
     """Matrix product with NumPy's rules for 1-D and batched operands.
 
@@ -98,12 +106,164 @@ def matmul(a, b):
     return MatMul.apply(*promoted(a, b))
 
 
+def _checked_matmul(op, a, b, ndims):
+    if (a.ndim, b.ndim) != ndims:
+        raise ValueError(f"{op}: expected operands with {ndims[0]} and {ndims[1]} dims, got "
+                         f"shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+@tensor_method
+def mm(a, b):
+    """The matrix product of two 2-D tensors (``matmul`` restricted to matrices)."""
+    return _checked_matmul("mm", a, b, (2, 2))
+
+
+@tensor_method
+def bmm(a, b):
+    """The batched matrix product of two 3-D tensors (B, n, m) @ (B, m, p)."""
+    if a.ndim == 3 and b.ndim == 3 and a.shape[0] != b.shape[0]:
+        raise ValueError(f"bmm: batch sizes differ, shapes {a.shape} and {b.shape}")
+    return _checked_matmul("bmm", a, b, (3, 3))
+
+
+@tensor_method
+def mv(a, v):
+    """The product of a matrix (n, m) and a vector (m,)."""
+    return _checked_matmul("mv", a, v, (2, 1))
+
+
+@tensor_method
+def dot(a, b):
+    """The inner product sum_i a_i b_i of two vectors."""
+    return _checked_matmul("dot", a, b, (1, 1))
+
+
 def linear(x, weight, bias=None):
     """y = x W^T + b, with W of shape (out_features, in_features)."""
     return Linear.apply(x, weight, bias)
 
 
+def _as_matrix(b):
+    """A right-hand side of one vector (n,) as a column (n, 1): torch.linalg.solve's rule."""
+    return b[..., None] if b.ndim == 1 else b
+
+
+def _solve_array(a, b):
+    if b.ndim == 1:
+        return np.linalg.solve(a, b[:, None])[:, 0]
+    return np.linalg.solve(a, b)
+
+
+class Solve(Primitive):
+    """X = A^{-1} B (A square and invertible) ; dB = A^{-T} G, dA = -dB X^T."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = _solve_array(a, b)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g, a, x):
+        gb = fm.solve(fm.transpose(a, -2, -1), g)
+        ga = None
+        if ctx.needs_input_grad[0]:
+            gb2 = fm.reshape(gb, tuple(gb.shape) + (1,)) if x.ndim == 1 else gb
+            x2 = fm.reshape(x, tuple(x.shape) + (1,)) if x.ndim == 1 else x
+            ga = -(gb2 @ fm.transpose(x2, -2, -1))
+            ga = fm.sum_to(ga, a.shape)
+        return ga, (gb if ctx.needs_input_grad[1] else None)
+
+
+@formula(_solve_array)
+def solve(a, b):
+    """X with A X = B (``torch.linalg.solve``); B is (n,), (n, k) or batched like A."""
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"solve: A must be a square matrix (or a batch of them), got shape "
+                         f"{a.shape}")
+    if b.shape[0 if b.ndim == 1 else -2] != a.shape[-1]:
+        raise ValueError(f"solve: A of shape {a.shape} and B of shape {b.shape} do not align")
+    return Solve.apply(*promoted(a, b))
+
+
+class Inverse(Primitive):
+    """Y = A^{-1} ; dA = -Y^T G Y^T."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.linalg.inv(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g, y):
+        yt = fm.transpose(y, -2, -1)
+        return -(yt @ g @ yt)
+
+
+@formula(np.linalg.inv)
+def inv(a):
+    """A^{-1} (``torch.linalg.inv``) of a square matrix or a batch of them."""
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"inv: expected a square matrix (or a batch), got shape {a.shape}")
+    return Inverse.apply(a)
+
+
+class Determinant(Primitive):
+    """d = det A ; dA = g d A^{-T} (Jacobi's formula)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.asarray(np.linalg.det(a), dtype=a.dtype)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g, a, d):
+        scale = fm.reshape(g * d, tuple(d.shape) + (1, 1))
+        return scale * fm.transpose(fm.inv(a), -2, -1)
+
+
+@tensor_method
+def det(a):
+    """The determinant (``torch.linalg.det``) of a square matrix or a batch of them."""
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"det: expected a square matrix (or a batch), got shape {a.shape}")
+    return Determinant.apply(a)
+
+
+@tensor_method
+def diag(x, diagonal=0):
+    """A 1-D ``x`` as the diagonal of a square matrix; the diagonal of a 2-D ``x``."""
+    if x.ndim == 1:
+        n = x.shape[0] + abs(diagonal)
+        rows = np.arange(x.shape[0]) + max(-diagonal, 0)
+        cols = np.arange(x.shape[0]) + max(diagonal, 0)
+        zeros = wrap(backend.namespace(x.data).zeros((n, n), dtype=x.dtype))
+        return index_put(zeros, (rows, cols), x)
+    if x.ndim != 2:
+        raise ValueError(f"diag: expected a 1-D or 2-D tensor, got shape {x.shape}")
+    k = np.arange(max(0, min(x.shape[0] + min(diagonal, 0), x.shape[1] - max(diagonal, 0))))
+    return getitem(x, (k + max(-diagonal, 0), k + max(diagonal, 0)))
+
+
+@tensor_method
+def trace(x):
+    """The sum of the diagonal of a 2-D tensor."""
+    if x.ndim != 2:
+        raise ValueError(f"trace: expected a 2-D tensor, got shape {x.shape}")
+    return diag(x).sum()
+
+
+@tensor_method
+def outer(a, b):
+    """The outer product a b^T of two vectors: out[i, j] = a[i] b[j]."""
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"outer: expected two 1-D tensors, got shapes {a.shape} and {b.shape}")
+    return unsqueeze(a, 1) * reshape(b, (1, -1))
+
+
 # The ops that chainrule exports as ``cr.<name>``.
-__all__ = [
-    "linear", "matmul",
-]
+__all__ = ["bmm", "det", "diag", "dot", "inv", "linear", "matmul", "mm", "mv", "outer", "solve",
+           "trace"]
