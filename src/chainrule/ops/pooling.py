@@ -4,9 +4,11 @@ Max pooling keeps, in every window, the first largest value (row-major order ins
 window, as PyTorch), so ties are deterministic: only that position receives the gradient.
 Its backward scatters the gradient to those positions and its double backward gathers from
 them again: ``MaxPool`` -> ``PoolScatter`` <-> ``PoolGather`` (the positions are constants).
-Average pooling is the composition unfold -> sum over the window -> divide by the window count,
-and adaptive average pooling is two matrix products with constant averaging matrices; both are
-differentiable to any order through those primitives.
+Average pooling is a window sum divided by the window count; the sum's backward spreads the
+gradient over the windows and the spread's backward sums it again (``WindowSum`` <->
+``WindowSpread``, each the other's adjoint). Adaptive average pooling is two matrix products
+with constant averaging matrices. All are differentiable to any order. The array kernels are in
+:mod:`chainrule.ops.window_kernels`.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from chainrule.autograd.mode import state
 from chainrule.ops import formula as fm
 from chainrule.ops.formula import formula
 from chainrule.ops.linalg import matmul
-from chainrule.ops.movement import reshape, squeeze, unsqueeze
-from chainrule.ops.window import (
-    Geometry,
-    Unfold,
-    ntuple,
-    offset_slices,
-    pad_array,
+from chainrule.ops.movement import squeeze, unsqueeze
+from chainrule.ops.window import Geometry, ntuple
+from chainrule.ops.window_kernels import (
+    gather_array,
+    max_pool_array,
+    scatter_array,
+    window_spread_array,
+    window_sum_array,
 )
 from chainrule.tensor import wrap
 
@@ -65,11 +68,6 @@ def pool_geometry(op, size, kernel_size, stride, padding, dilation, ceil_mode, n
     return Geometry(stride, tuple(pairs), dilation), kernel, tuple(out)
 
 
-def _fill_value(dtype):
-    dtype = np.dtype(dtype)
-    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
-
-
 def _positions(idx, kernel, geom, width):
     """Flat positions, in the padded image of row length ``width``, of the chosen taps."""
     xp = backend.namespace(idx)
@@ -81,70 +79,7 @@ def _positions(idx, kernel, geom, width):
     return rows, cols, rows * width + cols
 
 
-# ---- raw-array helpers -----------------------------------------------------------------------
-def _taps(kernel):
-    """Kernel offsets (k, i, j) in row-major order: tap k sits at row i, column j."""
-    return [(k, *divmod(k, kernel[1])) for k in range(kernel[0] * kernel[1])]
-
-
-def max_pool_array(x, kernel, geom, out, with_indices=True):
-    """The largest value of every window and the tap (0 .. kh*kw-1) where it first occurs.
-
-    A few passes per kernel offset over strided slices of the padded image, never a loop over
-    pixels. ``with_indices=False`` skips the taps (nothing will be differentiated).
-    """
-    xp = backend.namespace(x)
-    padded = pad_array(x, geom.padding, _fill_value(x.dtype))
-    taps = [(k, padded[offset_slices(i, j, geom, out)]) for k, i, j in _taps(kernel)]
-    if len(taps) == 1:
-        best = taps[0][1].copy(order="K")
-    else:
-        best = xp.maximum(taps[0][1], taps[1][1])  # keeps x's memory layout; NaN propagates
-        for _, v in taps[2:]:
-            xp.maximum(best, v, out=best)
-    if not with_indices:
-        return best, None
-    idx = xp.zeros_like(best, dtype=np.uint8 if len(taps) < 256 else np.int64)
-    # NOTE: going through the taps backwards, the last one written is the first (row-major)
-    # position of the maximum, so ties are broken as in PyTorch.
-    for k, v in reversed(taps):
-        xp.copyto(idx, k, where=v == best)
-    nan = xp.isnan(best)
-    if nan.any():  # a NaN window: its gradient goes to its last NaN, as in PyTorch
-        for k, v in taps:
-            xp.copyto(idx, k, where=nan & xp.isnan(v))
-    return best, idx
-
-
-def gather_array(x, idx, kernel, geom):
-    """y[n, c, p, q] = x_pad[n, c, position of tap idx[n, c, p, q] of window (p, q)]."""
-    xp = backend.namespace(x)
-    padded = pad_array(x, geom.padding)
-    y = xp.zeros_like(idx, dtype=x.dtype)
-    for k, i, j in _taps(kernel):
-        xp.copyto(y, padded[offset_slices(i, j, geom, idx.shape[2:])], where=idx == k)
-    return y
-
-
-def scatter_array(g, idx, kernel, geom, size):
-    """The adjoint of :func:`gather_array`: g added at the chosen positions of a zero image."""
-    n, c, oh, ow = g.shape
-    xp = backend.namespace(g)
-    (pt, pb), (pl, pr) = geom.padding
-    # channel-major memory, like the convolutions' outputs (see chainrule.ops.window)
-    out = xp.zeros((c, n, size[0] + pt + pb, size[1] + pl + pr), dtype=g.dtype)
-    out = out.transpose(1, 0, 2, 3)
-    # NOTE: when windows do not overlap every position belongs to one tap of one window, and
-    # the taps' slices can be written instead of accumulated.
-    disjoint = all(s >= d * (k - 1) + 1 for s, d, k in zip(geom.stride, geom.dilation, kernel))
-    for k, i, j in _taps(kernel):
-        if disjoint:
-            xp.copyto(out[offset_slices(i, j, geom, (oh, ow))], g, where=idx == k)
-        else:
-            out[offset_slices(i, j, geom, (oh, ow))] += xp.where(idx == k, g, 0)
-    return out[:, :, pt:pt + size[0], pl:pl + size[1]]
-
-
+# ---- formula functions: each primitive paired with its array function -------------------------
 @formula(scatter_array)
 def pool_scatter(g, idx, kernel, geom, size):
     """g placed at the window taps ``idx`` of a zero image, on arrays or Tensors."""
@@ -155,6 +90,18 @@ def pool_scatter(g, idx, kernel, geom, size):
 def pool_gather(x, idx, kernel, geom):
     """The window taps ``idx`` of an image, on arrays or Tensors."""
     return PoolGather.apply(x, idx, kernel, geom)
+
+
+@formula(window_sum_array)
+def window_sum(x, kernel, geom, out):
+    """The sum over every window of an image, on arrays or Tensors."""
+    return WindowSum.apply(x, kernel, geom, out)
+
+
+@formula(window_spread_array)
+def window_spread(g, kernel, geom, size):
+    """g[n, c, p, q] added to every position of window (p, q), on arrays or Tensors."""
+    return WindowSpread.apply(g, kernel, geom, size)
 
 
 # ---- primitives ------------------------------------------------------------------------------
@@ -197,6 +144,32 @@ class PoolGather(Primitive):
     @staticmethod
     def backward(ctx, g):
         return fm.pool_scatter(g, ctx.idx, ctx.kernel, ctx.geom, ctx.size), None, None, None
+
+
+class WindowSum(Primitive):
+    """y[n, c, p, q] = sum of x over window (p, q) (linear) ; dx = g spread over the windows."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, geom, out):
+        ctx.kernel, ctx.geom, ctx.size = kernel, geom, x.shape[2:]
+        return window_sum_array(x, kernel, geom, out)
+
+    @staticmethod
+    def backward(ctx, g):
+        return fm.window_spread(g, ctx.kernel, ctx.geom, ctx.size), None, None, None
+
+
+class WindowSpread(Primitive):
+    """x = g spread over the windows (linear, the adjoint of ``WindowSum``) ; dg = window sums."""
+
+    @staticmethod
+    def forward(ctx, g, kernel, geom, size):
+        ctx.kernel, ctx.geom, ctx.out = kernel, geom, g.shape[2:]
+        return window_spread_array(g, kernel, geom, size)
+
+    @staticmethod
+    def backward(ctx, gx):
+        return fm.window_sum(gx, ctx.kernel, ctx.geom, ctx.out), None, None, None
 
 
 # ---- public functions ------------------------------------------------------------------------
@@ -293,8 +266,7 @@ def _avg_pool(op, n, x, kernel_size, stride, padding, ceil_mode, count_include_p
         geom, kernel, out = _lift(geom, kernel, out)
     images = _as_images(op, x, n)
     size = images.shape[2:]
-    cols = Unfold.apply(images, kernel, geom)
-    total = reshape(cols, (images.shape[0], images.shape[1], kernel[0] * kernel[1]) + out).sum(2)
+    total = WindowSum.apply(images, kernel, geom, out)
     if divisor_override:
         divisor = float(divisor_override)
     else:

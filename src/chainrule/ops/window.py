@@ -6,7 +6,9 @@ A window operation looks at every position of a ``kernel`` slid over a padded im
     out = floor((size + 2p - d (k - 1) - 1) / s) + 1,   i.e. floor((h - f + 2p) / s) + 1 for d = 1.
 
 The windows are a strided view of the padded image (no copy); a convolution then copies them
-once into a matrix of columns (im2col) and does one BLAS matrix product with the filters.
+once into a matrix of columns (im2col) and does one BLAS matrix product per group with the
+filters. The array kernels, and the batch-last memory layout they keep images in, are in
+:mod:`chainrule.ops.window_kernels`.
 Three primitives close under differentiation, as in Chainer (``Convolution2DGradW``):
 
 * ``Conv``:           y = conv(x, W);  dx = conv_transpose(g, W), dW = conv_grad_weight(x, g)
@@ -25,12 +27,23 @@ from typing import NamedTuple
 
 import numpy as np
 
-from chainrule import backend
 from chainrule.autograd.function import Primitive
 from chainrule.autograd.mode import state
 from chainrule.ops import formula as fm
 from chainrule.ops.formula import formula
 from chainrule.ops.movement import squeeze, unsqueeze
+from chainrule.ops.window_kernels import (
+    conv_array,
+    conv_grad_weight_array,
+    conv_transpose_array,
+    fold_array,
+    im2col,
+    unfold_array,
+    window_counts,
+)
+from chainrule.ops.window_kernels import (
+    conv_output_size as conv_output_size,  # re-exported: layers and models import it here
+)
 
 
 # ---- geometry --------------------------------------------------------------------------------
@@ -40,26 +53,6 @@ class Geometry(NamedTuple):
     stride: tuple
     padding: tuple
     dilation: tuple
-
-
-def conv_output_size(size, kernel, stride=1, padding=0, dilation=1) -> int:
-    """Number of window positions along one axis: floor((size + 2p - d(k-1) - 1) / s) + 1.
-
-    With dilation 1 this is the classic h_new = floor((h - f + 2p) / s) + 1 (SPEC 9).
-
-    Args:
-        size: the input length along the axis (h).
-        kernel: the kernel length (f).
-        stride: the step between windows (s).
-        padding: zeros added on each side (p); a (before, after) pair is accepted too.
-        dilation: the spacing between kernel taps (d).
-
-    Example:
-        >>> conv_output_size(12, 3)                       # 10
-        >>> conv_output_size(37, 5, stride=2)             # 17
-    """
-    lo, hi = (padding, padding) if isinstance(padding, (int, np.integer)) else padding
-    return (size + lo + hi - dilation * (kernel - 1) - 1) // stride + 1
 
 
 def ntuple(value, n, name, op) -> tuple:
@@ -101,136 +94,15 @@ def geometry(op, kernel, stride, padding, dilation, n=2) -> Geometry:
     return Geometry(stride, pairs, dilation)
 
 
-def _window_counts(size, kernel, geom) -> tuple:
-    return tuple(conv_output_size(n, k, s, p, d) for n, k, s, p, d in
-                 zip(size, kernel, geom.stride, geom.padding, geom.dilation))
-
-
 def output_shape(op, size, kernel, geom) -> tuple:
     """The window counts along both axes; an error names the sizes when the input is too small."""
-    out = _window_counts(size, kernel, geom)
+    out = window_counts(size, kernel, geom)
     if min(out) < 1:
         padded = tuple(n + lo + hi for n, (lo, hi) in zip(size, geom.padding))
         span = tuple(d * (k - 1) + 1 for d, k in zip(geom.dilation, kernel))
         raise ValueError(f"{op}: input of spatial size {tuple(size)} (padded {padded}) is "
                          f"smaller than the kernel {tuple(kernel)} (dilated {span})")
     return out
-
-
-# ---- raw-array helpers -----------------------------------------------------------------------
-def pad_array(x, padding, value=0.0):
-    """Pad the two last axes by ((top, bottom), (left, right)); no copy when there is nothing."""
-    if not any(lo or hi for lo, hi in padding):
-        return x
-    xp = backend.namespace(x)
-    return xp.pad(x, ((0, 0), (0, 0)) + tuple(padding), mode="constant", constant_values=value)
-
-
-def windows(x, kernel, stride, dilation, out):
-    """A read-only strided view (N, C, out_h, out_w, kh, kw) of the windows of a padded image."""
-    n, c = x.shape[:2]
-    s0, s1, s2, s3 = x.strides
-    shape = (n, c, out[0], out[1], kernel[0], kernel[1])
-    strides = (s0, s1, s2 * stride[0], s3 * stride[1], s2 * dilation[0], s3 * dilation[1])
-    if backend.is_gpu_array(x):  # pragma: no cover - needs CuPy
-        return backend.namespace(x).lib.stride_tricks.as_strided(x, shape, strides)
-    return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
-
-
-def offset_slices(i, j, geom, out):
-    """The slice of the padded image that kernel tap (i, j) sees across all windows."""
-    (sh, sw), (dh, dw) = geom.stride, geom.dilation
-    return (slice(None), slice(None), slice(i * dh, i * dh + sh * (out[0] - 1) + 1, sh),
-            slice(j * dw, j * dw + sw * (out[1] - 1) + 1, sw))
-
-
-def col2im(cols, size, geom):
-    """Scatter-add columns (C, kh, kw, N, out_h, out_w) into an image (N, C, H, W).
-
-    The adjoint of taking windows: every tap adds its column into the padded image, one strided
-    slice per kernel offset (a loop over kh * kw offsets, never over pixels), then the padding
-    is cut away. The image is built channel-major, (C, N, H, W) in memory, so that every slice
-    added is contiguous, and returned as an (N, C, H, W) view.
-    """
-    c, kh, kw, n, oh, ow = cols.shape
-    (pt, pb), (pl, pr) = geom.padding
-    xp = backend.namespace(cols)
-    out = xp.zeros((c, n, size[0] + pt + pb, size[1] + pl + pr), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            out[offset_slices(i, j, geom, (oh, ow))] += cols[:, i, j]
-    return out[:, :, pt:pt + size[0], pl:pl + size[1]].transpose(1, 0, 2, 3)
-
-
-# NOTE: the convolution keeps its matrices channel-major: columns (C*kh*kw, N*oh*ow) and outputs
-# (O, N*oh*ow), so the filters multiply from the left, im2col copies contiguous rows of the
-# image, and the output (N, O, oh, ow) is a transposed view of an (O, N, oh, ow) array that the
-# next layer's im2col and the backward read without a further copy.
-def _columns(x, kernel, geom, groups, out):
-    """im2col for a grouped convolution: a (G, C/G*kh*kw, N*out_h*out_w) matrix (one copy)."""
-    n, c = x.shape[:2]
-    win = windows(pad_array(x, geom.padding), kernel, geom.stride, geom.dilation, out)
-    return win.transpose(1, 4, 5, 0, 2, 3).reshape(groups, -1, n * out[0] * out[1])
-
-
-def _grad_matrix(g, groups):
-    """An output-shaped (N, O, oh, ow) array as a (G, O/G, N*oh*ow) matrix."""
-    n, o, oh, ow = g.shape
-    return g.transpose(1, 0, 2, 3).reshape(groups, o // groups, n * oh * ow)
-
-
-def _from_grad_matrix(m, n, out):
-    """The inverse of :func:`_grad_matrix`: (G, O/G, N*oh*ow) -> (N, O, oh, ow), a view."""
-    return m.reshape(-1, n, out[0], out[1]).transpose(1, 0, 2, 3)
-
-
-def conv_array(x, weight, bias, geom, groups, cols=None):
-    """y[n, o] = sum_{c, i, j} W[o, c, i, j] x_pad[n, g(o) C/G + c, s p + d i, s q + d j] + b[o]."""
-    o = weight.shape[0]
-    out = _window_counts(x.shape[2:], weight.shape[2:], geom)
-    if cols is None:
-        cols = _columns(x, weight.shape[2:], geom, groups, out)
-    y = _from_grad_matrix(weight.reshape(groups, o // groups, -1) @ cols, x.shape[0], out)
-    if bias is not None:
-        y += bias.reshape(1, o, 1, 1)
-    return y
-
-
-def conv_transpose_array(g, weight, bias, geom, groups, size):
-    """The adjoint of ``conv_array`` in x: columns W^T G scattered back by :func:`col2im`."""
-    n, _, oh, ow = g.shape
-    o, cg, kh, kw = weight.shape
-    w = weight.reshape(groups, o // groups, cg * kh * kw)
-    cols = w.transpose(0, 2, 1) @ _grad_matrix(g, groups)
-    x = col2im(cols.reshape(groups * cg, kh, kw, n, oh, ow), size, geom)
-    if bias is not None:
-        x = x + bias.reshape(1, -1, 1, 1)
-    return x
-
-
-def conv_grad_weight_array(x, g, geom, groups, kernel, cols=None):
-    """dL/dW[o, c, i, j] = sum_{n, p, q} g[n, o, p, q] x_pad[n, c', s p + d i, s q + d j]."""
-    if cols is None:
-        cols = _columns(x, kernel, geom, groups, g.shape[2:])
-    dw = _grad_matrix(g, groups) @ cols.transpose(0, 2, 1)
-    return dw.reshape(g.shape[1], x.shape[1] // groups, kernel[0], kernel[1])
-
-
-def unfold_array(x, kernel, geom):
-    """im2col with PyTorch's layout: (N, C*kh*kw, L), the channel slowest, L = out_h * out_w."""
-    n, c = x.shape[:2]
-    out = _window_counts(x.shape[2:], kernel, geom)
-    win = windows(pad_array(x, geom.padding), kernel, geom.stride, geom.dilation, out)
-    return win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kernel[0] * kernel[1], -1)
-
-
-def fold_array(cols, size, kernel, geom):
-    """col2im with PyTorch's layout: (N, C*kh*kw, L) -> (N, C, H, W), overlaps summed."""
-    n, ck, _ = cols.shape
-    out = _window_counts(size, kernel, geom)
-    c = ck // (kernel[0] * kernel[1])
-    cols = cols.reshape(n, c, kernel[0], kernel[1], out[0], out[1]).transpose(1, 2, 3, 0, 4, 5)
-    return col2im(cols, size, geom)
 
 
 # ---- formula functions: each primitive paired with its array function -------------------------
@@ -274,8 +146,8 @@ class Conv(Primitive):
     def forward(ctx, x, weight, bias, geom, groups):
         ctx.geom, ctx.groups = geom, groups
         ctx.save_for_backward(x, weight)
-        out = _window_counts(x.shape[2:], weight.shape[2:], geom)
-        cols = _columns(x, weight.shape[2:], geom, groups, out)
+        out = window_counts(x.shape[2:], weight.shape[2:], geom)
+        cols = im2col(x, weight.shape[2:], geom, out, groups)
         # NOTE: the weight gradient needs the same columns; keeping them saves a second im2col.
         ctx.cols = cols if ctx.needs_input_grad[1] and state.grad_enabled else None
         return conv_array(x, weight, bias, geom, groups, cols)
