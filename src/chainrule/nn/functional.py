@@ -22,6 +22,7 @@ from chainrule import backend
 from chainrule.autograd.mode import no_grad
 from chainrule.creation import from_numpy
 from chainrule.nn.checks import check_dtype
+from chainrule.nn.functional_attention import scaled_dot_product_attention  # re-exported
 from chainrule.nn.functional_norm import batch_norm, group_norm, layer_norm  # re-exported
 from chainrule.nn.functional_upsampling import interpolate  # re-exported
 from chainrule.nn.losses import (  # re-exported: F.cross_entropy, ...
@@ -60,7 +61,7 @@ __all__ = [
     "l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "nll_loss", "cross_entropy", "embedding", "conv1d", "conv2d", "conv_transpose2d", "fold",
     "unfold", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d",
-    "max_pool1d", "max_pool2d", "pad", "interpolate",
+    "max_pool1d", "max_pool2d", "pad", "interpolate", "scaled_dot_product_attention",
 ]
 
 

@@ -17,6 +17,7 @@ from chainrule.nn.layers.activation import (  # noqa: F401
     Tanh,
     get_activation,
 )
+from chainrule.nn.layers.attention import MultiheadAttention  # noqa: F401
 from chainrule.nn.layers.conv import Conv1d, Conv2d, ConvTranspose2d  # noqa: F401
 from chainrule.nn.layers.dropout import Dropout  # noqa: F401
 from chainrule.nn.layers.embedding import Embedding  # noqa: F401
@@ -36,6 +37,10 @@ from chainrule.nn.layers.pooling import (  # noqa: F401
     MaxPool1d,
     MaxPool2d,
 )
+from chainrule.nn.layers.positional import (  # noqa: F401
+    LearnedPositionalEmbedding,
+    PositionalEncoding,
+)
 from chainrule.nn.layers.recurrent import (  # noqa: F401
     GRU,
     LSTM,
@@ -45,6 +50,13 @@ from chainrule.nn.layers.recurrent import (  # noqa: F401
     RNNBase,
     RNNCell,
     RNNCellBase,
+)
+from chainrule.nn.layers.transformer import (  # noqa: F401
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
 )
 from chainrule.nn.layers.upsampling import (  # noqa: F401
     Upsample,
