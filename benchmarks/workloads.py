@@ -35,6 +35,7 @@ WORKLOADS = {
     "gru": Workload("GRU 32->128, T=50, batch 64, SGD, {size} steps", 100, 5),
     "lstm": Workload("LSTM 32->128, T=50, batch 64, SGD, {size} steps", 100, 5),
     "tiny": Workload("tiny MLP 2-16-16-1 tanh, batch 32, SGD, {size} steps", 10_000, 200),
+    "gpt": Workload("GPT 4 layers, d=128, 4 heads, T=128, batch 32, AdamW, {size} steps", 20, 2),
 }
 
 
@@ -76,6 +77,59 @@ def recurrent_classifier(nn, cell, input_size=32, hidden_size=128, classes=10):
             return self.head(h_n[-1])
 
     return Classifier()
+
+
+def gpt_model(lib, vocab_size=96, block_size=128, n_layer=4, n_head=4, n_embd=128):
+    """A decoder-only transformer language model from ``lib.nn`` modules alone.
+
+    Token and position embeddings, ``n_layer`` pre-norm blocks (x + attn(ln_1(x)) with
+    ``nn.MultiheadAttention`` under a causal mask, then x + mlp(ln_2(x)), MLP 4x with GELU), a
+    final LayerNorm and a head tied to the token embedding. Logits (B, T, V) are returned as
+    (B * T, V), ready for ``nn.CrossEntropyLoss`` against targets flattened to (B * T,).
+    """
+    nn = lib.nn
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1, self.ln_2 = nn.LayerNorm(n_embd), nn.LayerNorm(n_embd)
+            self.attn = nn.MultiheadAttention(n_embd, n_head, batch_first=True)
+            self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.GELU(),
+                                     nn.Linear(4 * n_embd, n_embd))
+
+        def forward(self, x, mask):
+            h = self.ln_1(x)
+            x = x + self.attn(h, h, h, attn_mask=mask, need_weights=False, is_causal=True)[0]
+            return x + self.mlp(self.ln_2(x))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte = nn.Embedding(vocab_size, n_embd)
+            self.wpe = nn.Embedding(block_size, n_embd)
+            self.blocks = nn.ModuleList([Block() for _ in range(n_layer)])
+            self.ln_f = nn.LayerNorm(n_embd)
+            self.head = nn.Linear(n_embd, vocab_size, bias=False)
+            self.head.weight = self.wte.weight
+            for table in (self.wte.weight, self.wpe.weight):  # GPT-2's small embeddings
+                nn.init.normal_(table, 0.0, 0.02)
+
+        def forward(self, idx):
+            T = idx.shape[1]
+            mask = lib.triu(lib.ones(T, T, dtype=lib.bool), diagonal=1)
+            x = self.wte(idx) + self.wpe(lib.arange(T))
+            for block in self.blocks:
+                x = block(x, mask)
+            return self.head(self.ln_f(x)).reshape(-1, vocab_size)
+
+    return GPT()
+
+
+def token_data(n_batches=4, batch=32, block_size=128, vocab_size=96, seed=0):
+    """Random windows of tokens and the windows shifted by one, flattened targets: (x, y)."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, vocab_size, (n_batches, batch, block_size + 1)).astype(np.int64)
+    return ids[..., :-1].copy(), ids[..., 1:].reshape(n_batches, -1).copy()
 
 
 # --- data: random, seeded, float32 inputs and int64 class targets ---
@@ -121,4 +175,10 @@ def build(name, lib, quick=False):
         batches = [(lib.from_numpy(xb), lib.from_numpy(yb)) for xb, yb in zip(x, y)]
         opt = lib.optim.SGD(model.parameters(), lr=0.01)
         return training_step(model, opt, nn.MSELoss(), batches), size
+    if name == "gpt":
+        model = gpt_model(lib)
+        x, y = token_data()
+        batches = [(lib.from_numpy(xb), lib.from_numpy(yb)) for xb, yb in zip(x, y)]
+        opt = lib.optim.AdamW(model.parameters(), lr=1e-3)
+        return training_step(model, opt, nn.CrossEntropyLoss(), batches), size
     raise ValueError(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")

@@ -39,6 +39,16 @@ Every model family trains with the same command:
     chainrule train --data mixture --model gan --lr 0.002 --batch-size 128
     chainrule predict runs/digits-gan/checkpoint.safetensors --samples 64 --output fake.png
 
+- GPT, a small transformer that predicts the next character of a text (Python's own sources
+  by default, or ``--data-arg path=FILE``); writes ``samples.txt`` (generated text after every
+  epoch) and ``attention.png`` (every head's attention weights); ``predict --generate N``
+  continues a prompt::
+
+    chainrule train --data text --model gpt --optimizer adamw --lr 0.003 --epochs 5 \\
+        --weight-decay 0.1 --scheduler warmup-cosine
+    chainrule predict runs/text-gpt/checkpoint.safetensors --generate 500 --prompt "def " \\
+        --temperature 0.8 --top-k 20
+
 Datasets, models, tasks and optimisers come from the registries of
 :mod:`chainrule.cli.registry`. A bad argument gives a one-line error naming what is wrong and
 what is allowed, with exit status 2; a failure while running (a missing data file, a damaged
@@ -53,7 +63,7 @@ import sys
 
 from chainrule.cli.registry import DATASETS, MODELS, OPTIMIZERS
 
-SCHEDULERS = ("none", "cosine", "step", "plateau")
+SCHEDULERS = ("none", "cosine", "step", "plateau", "warmup-cosine")
 
 
 class UsageError(Exception):
@@ -103,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
                "learns to give back its inputs; gan trains a generator against a "
                "discriminator (Adam at --lr for both; --optimizer, --momentum, --scheduler, "
                "--patience and --val-split do not apply) and, like every run, resumes "
-               "exactly with --resume. 'chainrule list' shows every name and option.")
+               "exactly with --resume; gpt learns the next character of --data text (Python's "
+               "own sources, or --data-arg path=FILE). 'chainrule list' shows every name and "
+               "option.")
     train.add_argument("--data", choices=DATASETS.names(), metavar="NAME",
                        help=f"dataset, {_choices(DATASETS)}")
     train.add_argument("--model", choices=MODELS.names(), metavar="NAME",
@@ -119,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--weight-decay", type=_number(float, 0.0), help="L2 weight decay")
     train.add_argument("--scheduler", choices=SCHEDULERS, metavar="NAME",
                        help=f"learning-rate schedule, one of: {', '.join(SCHEDULERS)} "
-                            "(default none)")
+                            "(default none; warmup-cosine changes it at every batch)")
     train.add_argument("--val-split", type=_number(float, 0.0, 1.0),
                        help="share of the training data held out for validation (default 0.1)")
     train.add_argument("--patience", type=_number(int, 1),
@@ -129,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
                        help="a model option, e.g. hidden=256,128 (repeatable)")
     train.add_argument("--data-arg", action="append", default=[], metavar="KEY=VALUE",
-                       help="a dataset option, e.g. noise=0.2 (repeatable)")
+                       help="a dataset option, e.g. noise=0.2 or path=FILE (repeatable)")
     train.add_argument("--data-dir", metavar="DIR", help="folder of data files (mnist)")
     train.add_argument("--out", metavar="DIR", help="output folder (default runs/DATA-MODEL)")
     train.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT")
@@ -148,14 +160,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="predict with a checkpoint on a .npy file")
     predict.add_argument("checkpoint", metavar="CKPT")
-    source = predict.add_mutually_exclusive_group(required=True)
+    source = predict.add_mutually_exclusive_group()  # one is required: checked by predict
     source.add_argument("--input", metavar="FILE.npy",
                         help="inputs: one sample or a batch of samples (for a GAN: noise "
                              "vectors z)")
     source.add_argument("--samples", type=_number(int, 1), metavar="N",
                         help="GAN checkpoints: draw N samples")
+    source.add_argument("--generate", type=_number(int, 1), metavar="N",
+                        help="language models (gpt): print --prompt and N generated characters")
+    predict.add_argument("--prompt", metavar="TEXT",
+                         help="the text --generate continues (default: a new line)")
+    predict.add_argument("--temperature", type=_number(float, 0.0), default=1.0,
+                         help="--generate draws from softmax(logits / T); 0 picks the likeliest "
+                              "character (default 1)")
+    predict.add_argument("--top-k", type=_number(int, 1), metavar="K",
+                         help="--generate draws among the K likeliest characters only")
     predict.add_argument("--seed", type=_number(int, 0), default=0,
-                         help="seed of the noise of --samples (default 0)")
+                         help="seed of the noise of --samples and of --generate (default 0)")
     predict.add_argument("--output", metavar="FILE", help="save the predictions here (.npy); "
                          "a .png draws reconstructions or samples")
     predict.add_argument("--probabilities", action="store_true",

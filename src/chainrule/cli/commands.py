@@ -6,8 +6,9 @@ rebuild the model and ``train --resume`` continues the run exactly.
 
 The task decides what training means: classification and regression fit inputs to targets;
 ``reconstruction`` (the autoencoder) fits inputs to themselves; ``generation`` (the GAN) makes
-the alternating updates of a GANTrainer (:mod:`chainrule.cli.generative`). All train through
-``Trainer.fit``, so every checkpoint has one layout and every run resumes alike.
+the alternating updates of a GANTrainer (:mod:`chainrule.cli.generative`); ``language`` (the
+GPT) predicts the next character of windows of text (:mod:`chainrule.cli.language`). All train
+through ``Trainer.fit``, so every checkpoint has one layout and every run resumes alike.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 import numpy as np
 
 import chainrule as cr
-from chainrule.cli import UsageError, generative
+from chainrule.cli import UsageError, generative, language
 from chainrule.cli.registry import (
     DATASETS,
     MODELS,
@@ -31,6 +32,7 @@ from chainrule.cli.registry import (
     output_activation_for,
 )
 from chainrule.cli.report import can_draw, format_confusion_matrix, format_results
+from chainrule.cli.schedules import WarmupCosine, epoch_scheduler
 from chainrule.data import DataLoader, TensorDataset, random_split
 from chainrule.train import CSVLogger, EarlyStopping, ModelCheckpoint, Trainer, confusion_matrix
 
@@ -109,17 +111,6 @@ def _pairs(split: tuple, task: str) -> tuple:
     return (split[0], split[0]) if task == "reconstruction" else split
 
 
-def _scheduler(name: str, optimizer, epochs: int):
-    sched = cr.optim.lr_scheduler
-    if name == "cosine":
-        return sched.CosineAnnealingLR(optimizer, T_max=epochs)
-    if name == "step":
-        return sched.StepLR(optimizer, step_size=max(1, epochs // 3), gamma=0.1)
-    if name == "plateau":
-        return sched.ReduceLROnPlateau(optimizer, factor=0.5, patience=3)
-    return None
-
-
 def _new_config(args) -> dict:
     if args.data is None:
         raise UsageError(f"--data is required, one of: {', '.join(DATASETS.names())}")
@@ -172,12 +163,14 @@ def _supervised_trainer(model, data: TaskData, config: dict, device: str,
     if device != "cpu":
         model.to(device)
     optimizer = OPTIMIZERS[config["optimizer"]](model.parameters(), **config["optimizer_args"])
-    scheduler = _scheduler(config["scheduler"], optimizer, config["epochs"])
+    scheduler = epoch_scheduler(config["scheduler"], optimizer, config["epochs"])
     train_set = TensorDataset(*_pairs(data.train, config["task"]))
     val_set = None
     if config["val_split"] > 0:
         train_set, val_set = random_split(train_set, [1 - config["val_split"],
                                                       config["val_split"]], seed=config["seed"])
+    if config["scheduler"] == "warmup-cosine":  # stepped at every batch, not every epoch
+        callbacks.append(WarmupCosine())
     if config["patience"] and val_set is not None:
         callbacks.append(EarlyStopping("val_loss", patience=config["patience"],
                                        restore_best_weights=True))
@@ -205,6 +198,7 @@ def train(args) -> None:
     data = _data(config["data"], config["seed"], config["data_args"])
     if state is None:
         config["task"] = model_task(config["model"]) or data.task
+        language.prepare(config, data)
         config["model_args"] = _model_args(config, data)
     model = _model(config, fresh=state is None)
     generation = config["task"] == "generation"
@@ -216,6 +210,8 @@ def train(args) -> None:
         trainer, loader = generative.gan_trainer(model, data, config, out, callbacks)
         val_loader = None
     else:
+        if config["task"] == "language":
+            callbacks.append(language.sample_callback(data, config, out))
         trainer, loader, val_loader = _supervised_trainer(model, data, config, args.device,
                                                           callbacks)
     trainer.callbacks.append(ModelCheckpoint(os.path.join(out, CHECKPOINT),
@@ -240,6 +236,9 @@ def train(args) -> None:
         written += generative.autoencoder_pictures(model.to("cpu"), data, out)
     if generation:
         written += generative.gan_written(trainer)
+    if config["task"] == "language":
+        written += [os.path.join(out, language.SAMPLES),
+                    *language.attention_pictures(model.to("cpu"), data, out)]
     print(f"wrote {', '.join(written[:-1])} and {written[-1]}")
 
 
@@ -247,6 +246,8 @@ def _report(trainer: Trainer, data: TaskData, config: dict) -> None:
     X, y = _pairs(data.test, config["task"])
     results = trainer.evaluate((X, y), batch_size=256)
     print(format_results(results, len(X)))
+    if config["task"] == "language":
+        print(language.baseline_line(data, results))
     if config["task"] == "classification":
         scores = trainer.predict(X, batch_size=256)
         matrix = confusion_matrix(scores, y, num_classes=data.num_classes)
@@ -274,6 +275,7 @@ def _test_data(args, config: dict) -> TaskData:
     if data.in_shape != expected:
         raise UsageError(f"dataset {name!r} has samples of shape {data.in_shape}, the model in "
                          f"{args.checkpoint!r} expects {expected}")
+    language.check_vocabulary(config, data)
     return data
 
 
@@ -317,10 +319,16 @@ def predict(args) -> None:
     Class labels (or probabilities) of a classifier, values of a regression, reconstructions of
     an autoencoder; for a GAN, samples G(z) of ``--samples N`` noise vectors (seeded by
     ``--seed``) or of the noise vectors z in ``--input``. An ``--output`` ending in ``.png``
-    draws the reconstructions or samples instead of saving them.
+    draws the reconstructions or samples instead of saving them. A language model (``gpt``)
+    prints ``--prompt`` and ``--generate N`` characters after it instead.
     """
+    if args.input is None and args.samples is None and args.generate is None:
+        raise UsageError("one of the arguments --input --samples is required (--generate N for "
+                         "a language model)")
     model, config = _rebuild(args.checkpoint)
     task, in_shape = config["task"], tuple(config["model_args"]["in_shape"])
+    if args.generate is not None or task == "language":
+        return language.generate(args, model, config)
     if args.probabilities and task != "classification":
         raise UsageError(f"--probabilities applies to classifiers, not to model "
                          f"{config['model']!r} ({task})")

@@ -24,7 +24,8 @@ The model families and the samples they take:
   ``digits``, which the model itself unflattens to (1, H, H) (an ``nn.Unflatten`` first layer),
   so that every model of a dataset takes the same inputs, checkpoints and ``.npy`` files;
 - ``rnn``, ``lstm``, ``gru``: sequences (T, F), batch first, such as ``sine-seq``;
-- ``autoencoder``, ``gan``: any samples; pictures of images are drawn for image-like ones.
+- ``autoencoder``, ``gan``: any samples; pictures of images are drawn for image-like ones;
+- ``gpt``: windows of characters of the ``text`` dataset (the "language" task).
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ class TaskData:
         class_names: optional names of the classes.
         score_samples: optional ``fn(samples) -> dict`` of measures of generated samples (how
             many modes of a mixture a GAN covers).
+        vocabulary: the characters of a text dataset, in index order (None for other data).
     """
 
     train: tuple
@@ -112,6 +114,7 @@ class TaskData:
     num_classes: int | None = None
     class_names: list = field(default_factory=list)
     score_samples: object = None
+    vocabulary: str | None = None
 
     @property
     def in_shape(self) -> tuple:
@@ -184,6 +187,21 @@ def _mixture(seed: int = 0, n_samples: int = 2000, modes: int = 8, radius: float
     return data
 
 
+def _text(seed: int = 0, path: str | None = None, max_chars: int = 300_000,
+          block_size: int = 128, val_fraction: float = 0.1) -> TaskData:
+    """Characters of a text for language models (path=FILE; default: Python's own sources)
+
+    Non-overlapping windows of ``block_size`` characters, each with the window shifted by one
+    as its targets; the last ``val_fraction`` of the text is the test split.
+    """
+    from chainrule.data.text import char_datasets, load_text
+
+    train, test = char_datasets(load_text(path, max_chars), block_size, val_fraction,
+                                stride=block_size)
+    return TaskData(train.tensors(), test.tensors(), "language", train.vocab_size,
+                    vocabulary="".join(train.itos))
+
+
 def _register_datasets():
     from chainrule.data import datasets as d
 
@@ -197,6 +215,7 @@ def _register_datasets():
     register_dataset("sine", _generated(d.make_sine, n_samples=1000, noise=0.05))
     register_dataset("sine-seq", _generated(d.make_sine_sequences, n_samples=1000, length=50))
     register_dataset("mixture", _mixture)
+    register_dataset("text", _text)
 
 
 # ---- models -----------------------------------------------------------------------------------
@@ -322,8 +341,21 @@ def _gan(in_shape, out_features, latent_dim=32, hidden=(128, 256), label_smoothi
                label_smoothing=label_smoothing)
 
 
+def _gpt(in_shape, out_features, n_layer=4, n_head=4, n_embd=128, dropout=0.0, bias=True,
+         tie_weights=True):
+    """GPT: a decoder-only transformer predicting the next character (--data text)"""
+    from chainrule.models.gpt import GPT
+
+    if len(in_shape) != 1:
+        raise ValueError(f"gpt needs windows of tokens, samples of shape (T,); these samples "
+                         f"have shape {tuple(in_shape)}")
+    return GPT(out_features, block_size=in_shape[0], n_layer=n_layer, n_head=n_head,
+               n_embd=n_embd, dropout=dropout, bias=bias, tie_weights=tie_weights)
+
+
 _autoencoder.task = "reconstruction"
 _gan.task = "generation"
+_gpt.task = "language"
 
 
 # ---- tasks and optimisers ---------------------------------------------------------------------
@@ -348,6 +380,12 @@ def _mse():
     return nn.MSELoss()
 
 
+def _sequence_cross_entropy():
+    from chainrule.models.gpt import sequence_cross_entropy
+
+    return sequence_cross_entropy
+
+
 def _optimizer(name):
     def build(params, **options):
         from chainrule import optim
@@ -365,11 +403,13 @@ for _cell in ("rnn", "lstm", "gru"):
     register_model(_cell, _recurrent(_cell))
 register_model("autoencoder", _autoencoder)
 register_model("gan", _gan)
+register_model("gpt", _gpt)
 register_task("classification", Task(_cross_entropy, ("accuracy",), lambda d: d.num_classes))
 register_task("regression", Task(_mse, ("mae", "r2"),
                                  lambda d: int(np.prod(d.train[1].shape[1:]) or 1)))
 register_task("reconstruction", Task(_mse, ("mae",), lambda d: None))
 register_task("generation", Task(None, (), lambda d: None))  # the GAN's own two losses
+register_task("language", Task(_sequence_cross_entropy, (), lambda d: d.num_classes))
 for _name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"):
     register_optimizer(_name.lower(), _optimizer(_name))
 _register_datasets()

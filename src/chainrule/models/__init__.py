@@ -1,7 +1,8 @@
 """Ready-made architectures built only from chainrule's public API.
 
 ``Perceptron`` (the classic learning rule), ``MLP``, ``LeNet``, recurrent classifiers and
-regressors, ``Autoencoder`` and ``GAN``. Each loads on first use.
+regressors, ``Autoencoder``, ``GAN`` and ``GPT`` (a small transformer language model). Each
+loads on first use.
 """
 
 import importlib
@@ -15,6 +16,7 @@ _WHERE = {
     "Autoencoder": "autoencoder",
     "ConvAutoencoder": "autoencoder",
     "GAN": "gan",
+    "GPT": "gpt",
 }
 
 __all__ = sorted(_WHERE)
