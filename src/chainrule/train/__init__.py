@@ -37,4 +37,5 @@ from chainrule.train.metrics import (  # noqa: F401
     top_k_accuracy,
 )
 from chainrule.train.progress import ProgressBar  # noqa: F401
+from chainrule.train.tensorboard import TensorBoard  # noqa: F401
 from chainrule.train.trainer import Trainer  # noqa: F401
