@@ -229,3 +229,12 @@ def test_parameter_defaults():
     assert q.dtype == np.float64 and not q.requires_grad
     assert type(p * 2) is cr.Tensor
     assert nn.Parameter().shape == (0,)
+
+
+def test_copying_a_float64_module_keeps_float64():
+    import copy
+    import pickle
+
+    m = cr.nn.Linear(2, 2, dtype=np.float64)
+    assert copy.deepcopy(m).weight.dtype == np.float64
+    assert pickle.loads(pickle.dumps(m)).weight.dtype == np.float64

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.creation import to_array
+from chainrule.creation import from_numpy, to_array
 from chainrule.tensor import Tensor
 
 
@@ -53,6 +53,6 @@ class Parameter(Tensor):
 
 
 def _rebuild_parameter(data, requires_grad, grad):
-    p = Parameter(data, requires_grad)
+    p = Parameter(from_numpy(data), requires_grad)  # keeps the dtype (float64 stays float64)
     p.grad = grad
     return p
