@@ -102,7 +102,7 @@ def test_regression_and_other_models(tmp_path):
 
 
 BAD = [
-    (["train", "--data", "digts"], "invalid choice: 'digts'", "digits"),
+    (["train", "--data", "digts"], "unknown dataset 'digts'", "digits"),
     (["train", "--data", "moons", "--model", "cnnn"], "invalid choice: 'cnnn'", "mlp"),
     (["train", "--data", "moons", "--epochs", "0"], "--epochs: must be >= 1", None),
     (["train", "--data", "moons", "--lr", "abc"], "--lr: expected a float", None),
@@ -170,3 +170,12 @@ def test_list_and_the_console_script():
         pytest.skip("the chainrule console script is not on PATH")
     version = subprocess.run([script, "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout.startswith("chainrule ")
+
+
+def test_train_writes_tensorboard_logs(tmp_path):
+    pytest.importorskip("tensorboardX")
+    pytest.importorskip("sklearn")
+    logs = tmp_path / "tb"
+    run("train", "--data", "digits", "--model", "mlp", "--epochs", "1", "--out",
+        str(tmp_path / "run"), "--tensorboard", str(logs))
+    assert any((logs / "train").iterdir()) and any((logs / "validation").iterdir())

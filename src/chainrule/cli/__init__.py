@@ -116,8 +116,17 @@ def build_parser() -> argparse.ArgumentParser:
                "exactly with --resume; gpt learns the next character of --data text (Python's "
                "own sources, or --data-arg path=FILE). 'chainrule list' shows every name and "
                "option.")
-    train.add_argument("--data", choices=DATASETS.names(), metavar="NAME",
-                       help=f"dataset, {_choices(DATASETS)}")
+    train.add_argument("--data", metavar="NAME|PATH",
+                       help=f"dataset, {_choices(DATASETS)}; or a data file: .csv (with "
+                            "--target), .npz (arrays x and y), .npy (with --labels), or a "
+                            "folder of images, one sub-folder per class")
+    train.add_argument("--target", metavar="COLUMN",
+                       help="--data FILE.csv: the column to predict (text labels are classes)")
+    train.add_argument("--labels", metavar="FILE.npy",
+                       help="--data FILE.npy: the targets of its samples, in a second file")
+    train.add_argument("--image-size", metavar="N|HxW",
+                       help="--data FOLDER: the size images are resized to (default: the "
+                            "first image's)")
     train.add_argument("--model", choices=MODELS.names(), metavar="NAME",
                        help=f"model, {_choices(MODELS)} (default mlp)")
     train.add_argument("--epochs", type=_number(int, 1), help="epochs (default 30)")
@@ -144,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a dataset option, e.g. noise=0.2 or path=FILE (repeatable)")
     train.add_argument("--data-dir", metavar="DIR", help="folder of data files (mnist)")
     train.add_argument("--out", metavar="DIR", help="output folder (default runs/DATA-MODEL)")
+    train.add_argument("--tensorboard", metavar="DIR",
+                       help="also write TensorBoard logs to DIR (pip install "
+                            "'chainrule[tensorboard]'; view with tensorboard --logdir DIR)")
     train.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT")
     train.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
@@ -151,9 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="evaluate a checkpoint on a test set")
     evaluate.add_argument("checkpoint", metavar="CKPT")
-    evaluate.add_argument("--data", choices=DATASETS.names(), metavar="NAME",
+    evaluate.add_argument("--data", metavar="NAME|PATH",
                           help=f"dataset (default: the one it was trained on), "
-                               f"{_choices(DATASETS)}")
+                               f"{_choices(DATASETS)}, or a data file read as the training "
+                               "file was")
+    evaluate.add_argument("--labels", metavar="FILE.npy", help="targets of --data FILE.npy")
     evaluate.add_argument("--data-arg", action="append", default=[], metavar="KEY=VALUE")
     evaluate.add_argument("--data-dir", metavar="DIR", help="folder of data files (mnist)")
     evaluate.add_argument("--batch-size", type=_number(int, 1), default=256)
@@ -164,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--input", metavar="FILE.npy",
                         help="inputs: one sample or a batch of samples (for a GAN: noise "
                              "vectors z)")
+    source.add_argument("--data", metavar="PATH",
+                        help="inputs: a .csv, .npz or .npy file or a folder of images, read "
+                             "as the training file was (classes are printed by name)")
     source.add_argument("--samples", type=_number(int, 1), metavar="N",
                         help="GAN checkpoints: draw N samples")
     source.add_argument("--generate", type=_number(int, 1), metavar="N",
@@ -186,8 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="Hessian spectrum, gradient flow and loss "
                                   "landscape of a checkpoint's model on its test split")
     inspect.add_argument("checkpoint", metavar="CKPT")
-    inspect.add_argument("--data", choices=DATASETS.names(), metavar="NAME",
-                         help="dataset (default: the one it was trained on)")
+    inspect.add_argument("--data", metavar="NAME|PATH",
+                         help="dataset or data file (default: the one it was trained on)")
+    inspect.add_argument("--labels", metavar="FILE.npy", help="targets of --data FILE.npy")
     inspect.add_argument("--data-arg", action="append", default=[], metavar="KEY=VALUE")
     inspect.add_argument("--data-dir", metavar="DIR", help="folder of data files (mnist)")
     inspect.add_argument("--out", metavar="DIR", help="report folder (default: CKPT's folder/"

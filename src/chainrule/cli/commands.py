@@ -20,7 +20,7 @@ import sys
 import numpy as np
 
 import chainrule as cr
-from chainrule.cli import UsageError, generative, language
+from chainrule.cli import UsageError, datafiles, generative, language
 from chainrule.cli.registry import (
     DATASETS,
     MODELS,
@@ -34,7 +34,14 @@ from chainrule.cli.registry import (
 from chainrule.cli.report import can_draw, format_confusion_matrix, format_results
 from chainrule.cli.schedules import WarmupCosine, epoch_scheduler
 from chainrule.data import DataLoader, TensorDataset, random_split
-from chainrule.train import CSVLogger, EarlyStopping, ModelCheckpoint, Trainer, confusion_matrix
+from chainrule.train import (
+    CSVLogger,
+    EarlyStopping,
+    ModelCheckpoint,
+    TensorBoard,
+    Trainer,
+    confusion_matrix,
+)
 
 DEFAULTS = {"model": "mlp", "epochs": 30, "batch_size": 32, "optimizer": "adam", "lr": 1e-3,
             "scheduler": "none", "val_split": 0.1, "seed": 0}
@@ -73,6 +80,8 @@ def _load_checkpoint(path: str) -> dict:
 
 
 def _data(name: str, seed: int, options: dict) -> TaskData:
+    if name not in DATASETS:  # a data file (checked by datafiles.check_name)
+        return datafiles.load(name, seed, options)
     data = DATASETS[name](seed=seed, **options)
     if data.task not in TASKS:
         raise ValueError(f"dataset {name!r} has task {data.task!r}; known tasks: "
@@ -116,8 +125,13 @@ def _new_config(args) -> dict:
         raise UsageError(f"--data is required, one of: {', '.join(DATASETS.names())}")
     config = {k: getattr(args, k) if getattr(args, k) is not None else v
               for k, v in DEFAULTS.items()}
+    datafiles.check_name(args.data)
     config["data"] = args.data
-    config["data_args"] = parse_options(args.data_arg, DATASETS, args.data, "--data-arg")
+    if args.data in DATASETS:
+        datafiles.refuse_file_flags(args, args.data)
+        config["data_args"] = parse_options(args.data_arg, DATASETS, args.data, "--data-arg")
+    else:
+        config["data_args"] = datafiles.file_args(args, model_task(config["model"]))
     if args.data_dir is not None:
         config["data_args"]["root"] = args.data_dir
     config["model_options"] = parse_options(args.model_arg, MODELS, config["model"],
@@ -139,7 +153,8 @@ def _new_config(args) -> dict:
 def _resumed_config(args, state: dict) -> dict:
     config = dict(state["config"])
     fixed = ("data", "model", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
-             "scheduler", "val_split", "patience", "seed", "data_dir")
+             "scheduler", "val_split", "patience", "seed", "data_dir", "target", "labels",
+             "image_size")
     given = [f"--{k.replace('_', '-')}" for k in fixed if getattr(args, k, None) is not None]
     if given or args.model_arg or args.data_arg:
         extra = ", ".join(given) or "--model-arg/--data-arg"
@@ -191,13 +206,15 @@ def train(args) -> None:
     """
     state = _load_checkpoint(args.resume) if args.resume else None
     config = _resumed_config(args, state) if state else _new_config(args)
+    run = f"{datafiles.run_name(config['data'])}-{config['model']}"
     out = args.out or (os.path.dirname(os.path.abspath(args.resume)) if args.resume else
-                       os.path.join("runs", f"{config['data']}-{config['model']}"))
+                       os.path.join("runs", run))
 
     cr.manual_seed(config["seed"])
     data = _data(config["data"], config["seed"], config["data_args"])
     if state is None:
         config["task"] = model_task(config["model"]) or data.task
+        config["data_info"] = getattr(data, "info", {})
         language.prepare(config, data)
         config["model_args"] = _model_args(config, data)
     model = _model(config, fresh=state is None)
@@ -206,6 +223,11 @@ def train(args) -> None:
         raise UsageError("model 'gan' trains on the CPU; leave out --device cuda")
     os.makedirs(out, exist_ok=True)
     callbacks = [CSVLogger(os.path.join(out, LOG), append=state is not None)]
+    if args.tensorboard:
+        try:
+            callbacks.append(TensorBoard(args.tensorboard))
+        except ImportError as err:
+            raise UsageError(str(err)) from None
     if generation:
         trainer, loader = generative.gan_trainer(model, data, config, out, callbacks)
         val_loader = None
@@ -266,6 +288,14 @@ def _rebuild(path: str):
 def _test_data(args, config: dict) -> TaskData:
     """The dataset of ``--data`` (default: the checkpoint's), checked against the model."""
     name = args.data or config["data"]
+    if name not in DATASETS:
+        data = datafiles.evaluation_data(args, config)
+        expected = tuple(config["model_args"]["in_shape"])
+        if data.in_shape != expected:
+            raise UsageError(f"{name!r} has samples of shape {data.in_shape}, the model in "
+                             f"{args.checkpoint!r} expects {expected}")
+        return data
+    datafiles.refuse_file_flags(args, name)
     options = dict(config["data_args"]) if name == config["data"] else {}
     options.update(parse_options(args.data_arg, DATASETS, name, "--data-arg"))
     if args.data_dir is not None:
@@ -322,7 +352,8 @@ def predict(args) -> None:
     draws the reconstructions or samples instead of saving them. A language model (``gpt``)
     prints ``--prompt`` and ``--generate N`` characters after it instead.
     """
-    if args.input is None and args.samples is None and args.generate is None:
+    if args.input is None and args.samples is None and args.generate is None \
+            and args.data is None:
         raise UsageError("one of the arguments --input --samples is required (--generate N for "
                          "a language model)")
     model, config = _rebuild(args.checkpoint)
@@ -336,15 +367,22 @@ def predict(args) -> None:
     if picture and task not in ("reconstruction", "generation"):
         raise UsageError("an --output .png is drawn for autoencoders and GANs; save the "
                          "predictions of this model to a .npy file")
+    files = None  # the image files of --data FOLDER, printed before their classes
     if task == "generation":
+        if args.data is not None:
+            raise UsageError("a GAN draws samples from --samples N or from the noise vectors "
+                             "of --input FILE.npy, not from --data")
         z = generative.noise(args.samples, model.latent_dim, args.seed) if args.samples else \
             cr.tensor(_inputs(args.input, (model.latent_dim,)))
         X, result = None, model.sample(z=z).numpy()
     else:
-        if args.input is None:
+        if args.input is None and args.data is None:
             raise UsageError(f"--samples draws samples from a GAN; model {config['model']!r} "
-                             "predicts from --input FILE.npy")
-        X = _inputs(args.input, in_shape)
+                             "predicts from --input FILE.npy or --data PATH")
+        if args.data is not None:
+            X, files = datafiles.predict_inputs(args.data, config, in_shape)
+        else:
+            X = _inputs(args.input, in_shape)
         outputs = Trainer(model, TASKS[task].loss()).predict(X, batch_size=args.batch_size)
         result = outputs.numpy()
         if task == "classification":
@@ -367,6 +405,9 @@ def predict(args) -> None:
         np.save(args.output, result)
         print(f"wrote {len(result)} {'samples' if X is None else 'predictions'} to "
               f"{args.output}")
+        return
+    if task == "classification" and not args.probabilities and \
+            datafiles.print_classes(result, config, files):
         return
     for row in result:
         print(" ".join(f"{v:.6g}" for v in np.atleast_1d(row).ravel()))
