@@ -63,13 +63,14 @@ from chainrule.ops import *  # noqa: F401,F403
 from chainrule.ops import abs, max, min, pow, sum  # noqa: F401,A004
 
 from chainrule import memory as _memory  # noqa: E402
+from chainrule.compile import compile  # noqa: E402, F401, A004 - PyTorch's name
 
 __version__ = "0.1.0"
 _memory.apply_default()
 
 # Sub-packages load on first use (``cr.nn``, ``cr.optim``, ...), keeping ``import chainrule`` fast.
 _SUBMODULES = {"nn", "optim", "data", "train", "analysis", "viz", "models", "io", "backend",
-               "cli", "cuda", "utils", "linalg"}
+               "cli", "cuda", "utils", "linalg", "sklearn"}
 _ALIASES = {"datasets": "chainrule.data.datasets"}
 _LAZY = {"save": "chainrule.io", "load": "chainrule.io"}
 

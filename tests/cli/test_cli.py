@@ -179,3 +179,14 @@ def test_train_writes_tensorboard_logs(tmp_path):
     run("train", "--data", "digits", "--model", "mlp", "--epochs", "1", "--out",
         str(tmp_path / "run"), "--tensorboard", str(logs))
     assert any((logs / "train").iterdir()) and any((logs / "validation").iterdir())
+
+
+def test_compiled_training_logs_what_eager_training_logs(tmp_path):
+    pytest.importorskip("sklearn")
+    logs = []
+    for name, extra in (("eager", ()), ("compiled", ("--compile",))):
+        out = tmp_path / name
+        run("train", "--data", "digits", "--model", "mlp", "--epochs", "2", "--out", str(out),
+            *extra)
+        logs.append((out / "log.csv").read_text().splitlines())
+    assert [line.split(",")[1:] for line in logs[0]] == [line.split(",")[1:] for line in logs[1]]

@@ -114,6 +114,11 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
         if edge is not None:
             pending[edge] = g if edge not in pending else pending[edge] + g
 
+    # NOTE: while cr.compile traces a function, its tracer is told the roots, what each node
+    # returned and the gradients found, and writes the pass down as array instructions.
+    tracer = state.tracer
+    if tracer is not None:
+        tracer.backward_begin(roots, root_grads, create_graph, inputs)
     for r, g in zip(roots, root_grads):
         deliver(r, g, r._node, r._node)
     order = _topological_order(roots)
@@ -131,6 +136,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
             for p, e, pg in zip(node.parents, node.edges, grads):
                 if pg is not None and p is not None and p.requires_grad:
                     deliver(p, pg, node, e)
+            if tracer is not None:
+                tracer.backward_node(node, grads)
             if not retain_graph:
                 node._free()
         for tensor, g in held.values():
@@ -139,6 +146,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
         for i, t in enumerate(inputs):
             if t._hooks and t._node is None and found[i] is not None:
                 found[i] = _hooked(t._hooks, found[i], create_graph)
+    if tracer is not None:
+        tracer.backward_end(found)
     return found
 
 
@@ -276,6 +285,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         _run(outputs, grads, retain_graph, create_graph)
         return
     inputs = _as_list(inputs)
+    if state.tracer is not None:
+        state.tracer.reject("backward(inputs=...) (call backward() or autograd.grad())")
     found = _run(outputs, grads, retain_graph, create_graph, inputs)
     for t, g in zip(inputs, found):
         if g is not None:

@@ -135,18 +135,21 @@ class Function:
             check_forward(cls.__name__, out)
         shared = _viewed_versions(out, parents) if out.base is not None else None
         if not (record and state.grad_enabled):
-            return wrap(out, versions=shared)
-        ctx.parents = parents
-        # NOTE: the graph's edges are the nodes that made the inputs when this node was
-        # recorded; an input changed in place later gets a new node without rewiring this one.
-        ctx.edges = [None if p is None else p._node for p in parents]
-        ctx._versions = versions
-        result = wrap(out, ctx, shared)
-        for s in ctx._saved:
-            if s is out or (isinstance(s, Tensor) and s.data is out):
-                ctx._out_ref = weakref.ref(result)
-                ctx._out_version = result._version
-                break
+            result = wrap(out, versions=shared)
+        else:
+            ctx.parents = parents
+            # NOTE: the graph's edges are the nodes that made the inputs when this node was
+            # recorded; an input changed in place later gets a new node without rewiring it.
+            ctx.edges = [None if p is None else p._node for p in parents]
+            ctx._versions = versions
+            result = wrap(out, ctx, shared)
+            for s in ctx._saved:
+                if s is out or (isinstance(s, Tensor) and s.data is out):
+                    ctx._out_ref = weakref.ref(result)
+                    ctx._out_version = result._version
+                    break
+        if state.tracer is not None:  # cr.compile is tracing: it writes this call down
+            state.tracer.record_op(ctx, args, result)
         return result
 
     def _forward(self, args, arrays):

@@ -10,6 +10,7 @@ class _State:
 
     grad_enabled = True
     anomaly = False
+    tracer = None  # the Tracer of ``cr.compile`` while it traces a function (see autograd.trace)
 
 
 state = _State()

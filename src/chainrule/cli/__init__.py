@@ -158,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "'chainrule[tensorboard]'; view with tensorboard --logdir DIR)")
     train.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT")
     train.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    train.add_argument("--compile", action="store_true",
+                       help="replay each training step compiled (cr.compile)")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                        help="0 silent, 1 progress bar, 2 one line per epoch")
 

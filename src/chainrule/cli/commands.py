@@ -171,7 +171,7 @@ def _resumed_config(args, state: dict) -> dict:
 
 # ---- commands ---------------------------------------------------------------------------------
 def _supervised_trainer(model, data: TaskData, config: dict, device: str,
-                        callbacks: list) -> tuple:
+                        callbacks: list, compile: bool = False) -> tuple:  # noqa: A002
     """The Trainer of a classification, regression or reconstruction run (the optimiser and
     schedule of ``config``; early stopping with ``--patience``) and its train and validation
     loaders (``--val-split`` of the training split)."""
@@ -192,7 +192,7 @@ def _supervised_trainer(model, data: TaskData, config: dict, device: str,
     task = TASKS[config["task"]]
     trainer = Trainer(model, task.loss(), optimizer, metrics=list(task.metrics),
                       callbacks=callbacks, scheduler=scheduler,
-                      device=None if device == "cpu" else device)
+                      device=None if device == "cpu" else device, compile=compile)
     loader = DataLoader(train_set, config["batch_size"], shuffle=True, seed=config["seed"])
     val_loader = DataLoader(val_set, 256) if val_set is not None else None
     return trainer, loader, val_loader
@@ -235,7 +235,7 @@ def train(args) -> None:
         if config["task"] == "language":
             callbacks.append(language.sample_callback(data, config, out))
         trainer, loader, val_loader = _supervised_trainer(model, data, config, args.device,
-                                                          callbacks)
+                                                          callbacks, compile=args.compile)
     trainer.callbacks.append(ModelCheckpoint(os.path.join(out, CHECKPOINT),
                                              extra={"config": config}))
     if state is not None:

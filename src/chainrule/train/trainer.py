@@ -9,7 +9,8 @@ The whole of training is this loop, which stays just as natural to write by hand
             loss.backward()                # backward pass: dL/dw for every parameter
             optimizer.step()               # update: w <- w - lr * dL/dw (or Adam, ...)
 
-The inner four lines are :meth:`Trainer.train_step`, which ``fit`` calls on every batch; a
+The inner four lines are :meth:`Trainer.update_step` (compiled by ``cr.compile`` with
+``Trainer(..., compile=True)``), which :meth:`Trainer.train_step` calls on every batch; a
 model trained otherwise (a GAN's two alternating updates, say) overrides ``train_step`` in a
 subclass, as in Keras, and keeps everything else: metrics, validation, a learning-rate
 scheduler, callbacks at Keras' hook points, a progress display, a :class:`History` and
@@ -24,6 +25,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.autograd.mode import no_grad
+from chainrule.compile import compile as compile_function
 from chainrule.creation import from_numpy
 from chainrule.data.loader import DataLoader
 from chainrule.tensor import Tensor
@@ -73,6 +75,8 @@ class Trainer:
         scheduler: a ``chainrule.optim.lr_scheduler`` scheduler, stepped once per epoch
             (``ReduceLROnPlateau`` with ``val_loss``, or ``loss`` without validation data).
         device: move every batch there ("cpu" or "cuda") before the step.
+        compile: run :meth:`update_step` through ``cr.compile`` (traced once per batch shape, then
+            replayed as array operations); metrics are computed outside, on its results.
 
     Attributes:
         history: the :class:`History` of the last ``fit``.
@@ -88,7 +92,7 @@ class Trainer:
     """
 
     def __init__(self, model, loss=None, optimizer=None, metrics=None, callbacks=None,
-                 scheduler=None, device: str | None = None):
+                 scheduler=None, device: str | None = None, compile: bool = False):
         self.model = model
         self.loss_fn = _resolve_loss(loss)
         self.optimizer = optimizer
@@ -98,6 +102,8 @@ class Trainer:
         self.callbacks = list(callbacks or [])
         self.scheduler = scheduler
         self.device = device
+        self.compile = compile
+        self._update_step = compile_function(self.update_step) if compile else self.update_step
         self.history = History()
         self.params: dict = {}
         self.epoch = 0
@@ -189,12 +195,17 @@ class Trainer:
             samples (see :meth:`compute_metrics`).
         """
         x, y = split_batch(batch)
+        loss, output = self._update_step(x, y)
+        return self.compute_metrics(loss, output, y, batch_len(x))
+
+    def update_step(self, x, y) -> tuple:
+        """zero_grad, forward, loss, backward, step on one batch; returns (loss, output)."""
         self.optimizer.zero_grad()
         output = self.forward(x)
         loss = self.compute_loss(output, y)
         loss.backward()
         self.optimizer.step()
-        return self.compute_metrics(loss, output, y, batch_len(x))
+        return loss, output
 
     def test_step(self, batch) -> dict:
         """Loss and metrics of a batch, without an update (``evaluate`` and validation call it
