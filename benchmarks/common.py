@@ -6,6 +6,7 @@ alternating rounds of the same workload in one process, and the ratio of medians
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
@@ -141,3 +142,26 @@ def peak_step_memory(step) -> int:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return peak
+
+
+def stepped_benchmark(description: str, steps: int, quick_steps: int, argv=None):
+    """Parse the options of a benchmark that times rounds of training steps, limit threads and
+    print the machine; returns ``(args, torch, limits, clock)`` (keep ``limits`` alive)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--steps", type=int, default=steps, help="training steps per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="BLAS / torch threads")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                        help="time by the CPU time of this process or by wall-clock time")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"{quick_steps} steps, 1 round (a smoke test)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.steps, args.rounds = quick_steps, 1
+    torch = try_import_torch()
+    limits = limit_threads(args.threads, torch)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    print(describe_machine(torch))
+    print(f"timing by {'CPU' if args.clock == 'cpu' else 'wall-clock'} time, medians of "
+          f"{args.rounds} alternating rounds")
+    return args, torch, limits, clock

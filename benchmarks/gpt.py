@@ -17,17 +17,7 @@ Usage: python benchmarks/gpt.py [--steps 5] [--rounds 3] [--threads 1] [--clock 
 
 from __future__ import annotations
 
-import argparse
-import time
-
-from common import (
-    describe_machine,
-    interleaved,
-    limit_threads,
-    peak_step_memory,
-    report,
-    try_import_torch,
-)
+from common import interleaved, peak_step_memory, report, stepped_benchmark
 from workloads import gpt_model, token_data
 
 import chainrule as cr
@@ -69,22 +59,8 @@ def sampling(lib, model, x):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=5, help="training steps per round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1, help="BLAS / torch threads")
-    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
-                        help="time by the CPU time of this process or by wall-clock time")
-    parser.add_argument("--quick", action="store_true", help="1 step, 1 round (a smoke test)")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.steps, args.rounds = 1, 1
-    torch = try_import_torch()
-    _limits = limit_threads(args.threads, torch)  # held for the run: the BLAS thread limit
-    clock = time.process_time if args.clock == "cpu" else time.perf_counter
-    print(describe_machine(torch))
-    print(f"timing by {'CPU' if args.clock == 'cpu' else 'wall-clock'} time, medians of "
-          f"{args.rounds} alternating rounds")
+    args, torch, _limits, clock = stepped_benchmark(__doc__.splitlines()[0], 5, 1,
+                                                    argv)
     x, y = token_data()
     run_cr, model_cr = training(cr, x, y)
     runs, samplers = {"chainrule": run_cr}, {"chainrule": sampling(cr, model_cr, x)}

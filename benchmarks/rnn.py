@@ -17,11 +17,8 @@ Usage: python benchmarks/rnn.py [--steps 100] [--rounds 3] [--threads 1] [--cloc
 
 from __future__ import annotations
 
-import argparse
-import time
-
 import numpy as np
-from common import describe_machine, interleaved, limit_threads, report, try_import_torch
+from common import interleaved, report, stepped_benchmark
 
 import chainrule as cr
 from chainrule import nn
@@ -110,22 +107,8 @@ def fused_vs_composed(cell, steps=50, batch=64, hidden=128, seed=0):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=100, help="training steps per round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1, help="BLAS / torch threads")
-    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
-                        help="time by the CPU time of this process or by wall-clock time")
-    parser.add_argument("--quick", action="store_true", help="10 steps, 1 round (a smoke test)")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.steps, args.rounds = 10, 1
-    torch = try_import_torch()
-    _limits = limit_threads(args.threads, torch)  # held for the run: the BLAS thread limit
-    clock = time.process_time if args.clock == "cpu" else time.perf_counter
-    print(describe_machine(torch))
-    print(f"timing by {'CPU' if args.clock == 'cpu' else 'wall-clock'} time, medians of "
-          f"{args.rounds} alternating rounds")
+    args, torch, _limits, clock = stepped_benchmark(__doc__.splitlines()[0], 100, 10,
+                                                    argv)
     x, y = make_data()
     ratios = {}
     for cell in CELLS:
