@@ -103,6 +103,7 @@ class Function:
         """Run forward on the arrays of ``args`` and record a graph node when one is needed."""
         arrays = []
         parents = []
+        edges = []
         needs = []
         versions = []
         record = False
@@ -110,7 +111,8 @@ class Function:
             if isinstance(a, Tensor):
                 arrays.append(a.data)
                 parents.append(a)
-                versions.append(a._version)
+                edges.append(a._node)
+                versions.append(a._versions[0])
                 if a.requires_grad:
                     needs.append(True)
                     record = True
@@ -119,6 +121,7 @@ class Function:
             else:
                 arrays.append(a)
                 parents.append(None)
+                edges.append(None)
                 versions.append(0)
                 needs.append(False)
         ctx = cls.__new__(cls)
@@ -140,7 +143,7 @@ class Function:
             ctx.parents = parents
             # NOTE: the graph's edges are the nodes that made the inputs when this node was
             # recorded; an input changed in place later gets a new node without rewiring it.
-            ctx.edges = [None if p is None else p._node for p in parents]
+            ctx.edges = edges
             ctx._versions = versions
             result = wrap(out, ctx, shared)
             for s in ctx._saved:
@@ -180,12 +183,14 @@ class Function:
         using it records a graph); every other saved value is returned as it was saved.
         """
         saved = self._saved
-        if saved is None:
-            raise RuntimeError(
-                f"{type(self).__name__}: trying to backward through the graph a second time "
-                "(its saved values were freed after the first backward); call "
-                ".backward(retain_graph=True) the first time if you need to"
-            )
+        if not saved:  # nothing saved, nothing to check (the common case of Add, Reshape, ...)
+            if saved is None:
+                raise RuntimeError(
+                    f"{type(self).__name__}: trying to backward through the graph a second time "
+                    "(its saved values were freed after the first backward); call "
+                    ".backward(retain_graph=True) the first time if you need to"
+                )
+            return saved
         self._check_versions()
         if not as_tensors:
             return saved
@@ -219,7 +224,7 @@ class Function:
     def _check_versions(self) -> None:
         saved = self._saved
         for p, v in zip(self.parents, self._versions):
-            if p is not None and p._version != v and any(s is p.data or s is p for s in saved):
+            if p is not None and p._versions[0] != v and any(s is p.data or s is p for s in saved):
                 raise RuntimeError(
                     f"{type(self).__name__}: a tensor of shape {p.shape} saved for backward was "
                     f"modified in place (version {v} -> {p._version}); gradients would be wrong. "

@@ -76,6 +76,8 @@ def check_dtype(layer, input, weight, *, indices=False, input_name="input",
         Traceback (most recent call last):
         TypeError: Linear: input dtype float64 does not match weight dtype float32; ...
     """
+    if not indices and getattr(input, "dtype", None) == getattr(weight, "dtype", 0):
+        return  # the common case, cheaply
     got = _dtype_of(input)
     var = "x" if input_name == "input" else input_name
     if indices:
