@@ -69,7 +69,7 @@ def file_args(args, model_task: str | None) -> dict:
 
 def _task_data(x, y, info, task=None, like=None) -> TaskData:
     like = like or info
-    if y is None:  # placeholders for a model that needs no targets
+    if y is None:  # unused labels: an autoencoder or a GAN learns without targets
         y = cr.zeros(len(x), dtype=cr.int64)
     data = TaskData((x, y), (x, y), task or info["task"] or "classification",
                     like["num_classes"], like["class_names"])
