@@ -160,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     train.add_argument("--compile", action="store_true",
                        help="replay each training step compiled (cr.compile)")
+    train.add_argument("--nproc", type=_number(int, 1), metavar="N",
+                       help="train data-parallel in N processes on this machine (mpiexec; pip "
+                            "install 'chainrule[distributed]')")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                        help="0 silent, 1 progress bar, 2 one line per epoch")
 
@@ -217,8 +220,37 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--fast", action="store_true",
                          help="fewer random vectors and a coarse landscape, for a quick look")
 
+    export = commands.add_parser("export", help="export a checkpoint's model to ONNX")
+    export.add_argument("checkpoint", metavar="CKPT")
+    export.add_argument("--onnx", metavar="FILE.onnx", required=True,
+                        help="the ONNX file to write (pip install 'chainrule[onnx]')")
+    export.add_argument("--opset", type=_number(int, 7), default=17,
+                        help="ONNX opset version (default 17)")
+    export.add_argument("--static-batch", action="store_true",
+                        help="fix the batch size to 1 (default: a dynamic batch axis)")
+
+    playground = commands.add_parser(
+        "playground", help="serve the interactive playground page in a browser")
+    playground.add_argument("--port", type=_number(int, 0, 65536), default=8000,
+                            help="port (default 8000)")
+    playground.add_argument("--host", default="127.0.0.1",
+                            help="address to listen on (default 127.0.0.1: this machine only)")
+    playground.add_argument("--open", action="store_true", help="open the page in a browser")
+
     commands.add_parser("list", help="list the registered datasets, models and optimisers")
     return parser
+
+
+def _export(args):
+    from chainrule.cli.export import export
+
+    export(args)
+
+
+def _playground(args):
+    from chainrule.cli.playground import playground
+
+    playground(args)
 
 
 def main(argv=None) -> int:
@@ -232,7 +264,8 @@ def main(argv=None) -> int:
         parser.print_usage(sys.stderr)
         return 2
     run = {"train": commands.train, "evaluate": commands.evaluate, "predict": commands.predict,
-           "inspect": commands.inspect, "list": commands.list_registries}[args.command]
+           "inspect": commands.inspect, "list": commands.list_registries,
+           "export": _export, "playground": _playground}[args.command]
     try:
         run(args)
     except UsageError as err:
