@@ -30,6 +30,32 @@ def test_erf_derivative():
     np.testing.assert_allclose(g.numpy(), 2 / math.sqrt(math.pi) * np.exp(-x.numpy() ** 2))
 
 
+def test_normal_cdf_values_in_every_dtype_and_without_scipy(monkeypatch):
+    x = np.concatenate([np.linspace(-12, 12, 2401), [-30.0, 0.0, 30.0]])
+    expected = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in x])
+    exact = special.normal_cdf(cr.tensor(x, dtype=np.float64)).numpy()
+    np.testing.assert_allclose(exact, expected, rtol=1e-12, atol=1e-300)
+    for dtype in (np.float32, np.float16):
+        out = special.normal_cdf(cr.tensor(x, dtype=dtype)).numpy()
+        assert out.dtype == dtype
+        tol = 3e-7 if dtype == np.float32 else 2e-3
+        np.testing.assert_allclose(out, expected, rtol=0, atol=tol)
+    tail = (x < 0) & (expected > 1e-30)  # float32 keeps its relative precision in the left tail
+    out = special.normal_cdf(cr.tensor(x[tail], dtype=np.float32)).numpy()
+    np.testing.assert_allclose(out, expected[tail], rtol=5e-5)
+    monkeypatch.setattr(special, "_scipy_erf", lambda: None)
+    np.testing.assert_allclose(special.normal_cdf(cr.tensor(x, dtype=np.float64)).numpy(),
+                               expected, rtol=1e-12, atol=1e-300)
+
+
+def test_normal_cdf_first_and_second_derivatives():
+    x = cr.tensor([-2.5, -0.3, 0.0, 0.7, 3.0], dtype=np.float64, requires_grad=True)
+    assert gradcheck(special.normal_cdf, (x,))
+    assert cr.autograd.gradgradcheck(special.normal_cdf, (x,))
+    (g,) = grad(special.normal_cdf(x).sum(), x)
+    np.testing.assert_allclose(g.numpy(), np.exp(-x.numpy() ** 2 / 2) / math.sqrt(2 * math.pi))
+
+
 def test_softplus_threshold_and_beta():
     x = cr.tensor([-30.0, 0.0, 5.0, 25.0], dtype=np.float64, requires_grad=True)
     out = special.softplus(x, beta=2.0, threshold=8.0)

@@ -48,7 +48,7 @@ from chainrule.ops.pooling import (
 )
 from chainrule.ops.reduce import log_softmax as _log_softmax
 from chainrule.ops.reduce import softmax as _softmax
-from chainrule.ops.special import erf, heaviside, signum
+from chainrule.ops.special import heaviside, normal_cdf, signum
 from chainrule.ops.special import softplus as _softplus
 from chainrule.ops.unary import exp, relu, sigmoid, tanh
 from chainrule.ops.window import fold, unfold
@@ -134,7 +134,6 @@ def elu(input, alpha=1.0):
     return where(input.data > 0, input, (exp(clamp(input, max=0.0)) - 1.0) * alpha)
 
 
-_SQRT_HALF = 1.0 / math.sqrt(2.0)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
@@ -147,7 +146,7 @@ def gelu(input, approximate="none"):
             0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))).
     """
     if approximate == "none":
-        return input * (erf(input * _SQRT_HALF) + 1.0) * 0.5
+        return input * normal_cdf(input)
     if approximate == "tanh":
         inner = (input + input * input * input * 0.044715) * _SQRT_2_OVER_PI
         return input * (tanh(inner) + 1.0) * 0.5
