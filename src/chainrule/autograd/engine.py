@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.anomaly import check_backward
-from chainrule.autograd.function import Primitive
+from chainrule.autograd.function import Primitive, input_key
 from chainrule.autograd.mode import set_grad_enabled, state
 from chainrule.tensor import ARRAY_TYPES, Tensor, wrap
 
@@ -60,7 +60,7 @@ def _leading_to(order, wanted) -> set:
     needed = set()
     for node in reversed(order):  # producers before their consumers
         for p, e in zip(node.parents, node.edges):
-            if p is not None and (id(p) in wanted or e in needed):
+            if p is not None and (input_key(p) in wanted or e in needed):
                 needed.add(node)
                 break
     return needed
@@ -101,7 +101,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
         if g.shape != tensor.data.shape or g.dtype != tensor.data.dtype:
             g = _conform(g, tensor, node)
         if wanted is not None:
-            i = wanted.get(id(tensor))
+            i = wanted.get(input_key(tensor))
             if i is not None:
                 found[i] = g if found[i] is None else found[i] + g
         elif edge is None:

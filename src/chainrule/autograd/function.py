@@ -73,6 +73,69 @@ def _sum_to_input(grad, parent):
         return grad  # not a broadcast of the input's shape: the engine names the op and shapes
 
 
+# An intermediate input larger than this, which backward does not read, is not kept alive by
+# the node that consumed it (see ReleasedInput); smaller ones are kept for graph drawings.
+RELEASE_BYTES = 64 * 1024
+
+
+class ArrayMeta:
+    """The shape and dtype of an array that is no longer held (what the engine checks)."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = shape, dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+
+class ReleasedInput:
+    """Stands, in a node's ``parents``, for an intermediate Tensor whose array backward never
+    reads: the node keeps its shape, dtype and producer (``grad_fn``), and the Tensor itself
+    only weakly, so its memory is returned as soon as the program drops it (as PyTorch does:
+    the graph holds what the formulas saved, not every input).
+    """
+
+    __slots__ = ("data", "_node", "_ref")
+    requires_grad = True
+    is_leaf = False
+    grad = None
+    _hooks = ()
+
+    def __init__(self, tensor):
+        self.data = ArrayMeta(tensor.data.shape, tensor.data.dtype)
+        self._node = tensor._node
+        self._ref = weakref.ref(tensor)
+
+    @property
+    def grad_fn(self):
+        return self._node
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def tensor(self):
+        """The Tensor this stands for while the program still holds it, else None."""
+        return self._ref()
+
+
+def input_key(parent) -> int:
+    """The identity of the Tensor a node's parent stands for (``grad(outputs, inputs)``
+    matches its ``inputs`` by it)."""
+    if type(parent) is ReleasedInput:
+        tensor = parent.tensor
+        return id(parent) if tensor is None else id(tensor)
+    return id(parent)
+
+
 class Function:
     """Base class of user-defined differentiable operations (see the module docstring)."""
 
@@ -140,17 +203,22 @@ class Function:
         if not (record and state.grad_enabled):
             result = wrap(out, versions=shared)
         else:
-            ctx.parents = parents
             # NOTE: the graph's edges are the nodes that made the inputs when this node was
             # recorded; an input changed in place later gets a new node without rewiring it.
             ctx.edges = edges
             ctx._versions = versions
             result = wrap(out, ctx, shared)
-            for s in ctx._saved:
+            saved = ctx._saved
+            for s in saved:
                 if s is out or (isinstance(s, Tensor) and s.data is out):
                     ctx._out_ref = weakref.ref(result)
                     ctx._out_version = result._version
                     break
+            for i, e in enumerate(edges):
+                if e is not None and arrays[i].nbytes > RELEASE_BYTES and \
+                        not any(s is arrays[i] or s is parents[i] for s in saved):
+                    parents[i] = ReleasedInput(parents[i])
+            ctx.parents = parents
         if state.tracer is not None:  # cr.compile is tracing: it writes this call down
             state.tracer.record_op(ctx, args, result)
         return result
@@ -224,7 +292,8 @@ class Function:
     def _check_versions(self) -> None:
         saved = self._saved
         for p, v in zip(self.parents, self._versions):
-            if p is not None and p._versions[0] != v and any(s is p.data or s is p for s in saved):
+            if p is not None and type(p) is not ReleasedInput and p._versions[0] != v and \
+                    any(s is p.data or s is p for s in saved):
                 raise RuntimeError(
                     f"{type(self).__name__}: a tensor of shape {p.shape} saved for backward was "
                     f"modified in place (version {v} -> {p._version}); gradients would be wrong. "

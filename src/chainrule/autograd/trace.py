@@ -26,7 +26,7 @@ import inspect
 import numpy as np
 
 from chainrule.autograd.engine import _accumulate_leaf
-from chainrule.autograd.function import Primitive
+from chainrule.autograd.function import Primitive, input_key
 from chainrule.autograd.mode import state
 from chainrule.tensor import ARRAY_TYPES, Tensor, wrap
 
@@ -223,7 +223,7 @@ class Tracer:
             dtype = tensor.data.dtype
             g, (slot,) = g.astype(dtype), self.emit(("map", _astype(dtype), slot), 1)
         if self._wanted is not None:
-            i = self._wanted.get(id(tensor))
+            i = self._wanted.get(input_key(tensor))
             if i is not None:
                 self._found[i] = slot if self._found[i] is None else self._sum(self._found[i], slot)
         elif edge is None:

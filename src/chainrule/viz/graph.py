@@ -141,6 +141,8 @@ def _walk(output, names, max_nodes, show_values, show_grads):
         for p in fn.parents:
             if p is None:
                 continue
+            held = getattr(p, "tensor", None)  # an input the graph released: its Tensor
+            p = p if held is None else held
             if ("tensor", id(p)) not in seen:
                 queue.append(p)
             kind = ("tensor" if p.grad_fn is not None else
