@@ -36,7 +36,7 @@ from chainrule import backend
 from chainrule.creation import from_numpy
 from chainrule.tensor import ARRAY_TYPES, Tensor
 
-__all__ = ["save", "load", "CheckpointError"]
+__all__ = ["save", "load", "atomic_write", "CheckpointError"]
 
 FORMAT = "chainrule"
 VERSION = "1"
@@ -129,7 +129,7 @@ def _hashable(key):
 
 
 # ---- atomic write -----------------------------------------------------------------------------
-def _atomic_write(path: str, data: bytes) -> None:
+def atomic_write(path: str, data: bytes) -> None:
     """Write ``data`` to a temporary file next to ``path``, fsync it, then rename it over."""
     directory = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
@@ -178,7 +178,7 @@ def save(obj, path: str | os.PathLike) -> None:
                  for name, a in encoder.arrays.items()}
     metadata = {"format": FORMAT, "version": VERSION, "structure": json.dumps(structure),
                 "crc32": json.dumps(checksums)}
-    _atomic_write(os.fspath(path), st.save(encoder.arrays, metadata=metadata))
+    atomic_write(os.fspath(path), st.save(encoder.arrays, metadata=metadata))
 
 
 def _read_header(raw: bytes, path: str) -> dict:
