@@ -151,8 +151,16 @@ def regression_data(n_batches=100, batch=32, seed=0):
 
 # --- the workloads ---
 
-def build(name, lib, quick=False):
-    """``(step, n_steps)`` for the workload ``name`` in ``lib``, seeded the same way."""
+def _on(device, model, batches):
+    """The model and the batches moved to ``device`` (None: left where they are)."""
+    if device is None:
+        return model, batches
+    return model.to(device), [(x.to(device), y.to(device)) for x, y in batches]
+
+
+def build(name, lib, quick=False, device=None):
+    """``(step, n_steps)`` for the workload ``name`` in ``lib``, seeded the same way; with
+    ``device`` ("cuda"), the model and the batches are moved there first."""
     size = WORKLOADS[name].quick_size if quick else WORKLOADS[name].size
     lib.manual_seed(0)
     nn = lib.nn
@@ -160,25 +168,27 @@ def build(name, lib, quick=False):
         batch = 128 if name == "mlp" else 64
         model = mlp_model(nn) if name == "mlp" else lenet(nn)
         x, y = classification_data(size, (784,) if name == "mlp" else (1, 28, 28))
-        batches = as_batches(lib, x, y, batch)
+        model, batches = _on(device, model, as_batches(lib, x, y, batch))
         opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         return training_step(model, opt, nn.CrossEntropyLoss(), batches), len(batches)
     if name in ("rnn", "gru", "lstm"):
         model = recurrent_classifier(nn, name.upper())
         x, y = classification_data(4 * 64, (50, 32))  # four batches, cycled
-        batches = as_batches(lib, x, y, 64)
+        model, batches = _on(device, model, as_batches(lib, x, y, 64))
         opt = lib.optim.SGD(model.parameters(), lr=0.01)
         return training_step(model, opt, nn.CrossEntropyLoss(), batches), size
     if name == "tiny":
         model = tiny_mlp_model(nn)
         x, y = regression_data()
-        batches = [(lib.from_numpy(xb), lib.from_numpy(yb)) for xb, yb in zip(x, y)]
+        model, batches = _on(device, model, [(lib.from_numpy(xb), lib.from_numpy(yb))
+                                             for xb, yb in zip(x, y)])
         opt = lib.optim.SGD(model.parameters(), lr=0.01)
         return training_step(model, opt, nn.MSELoss(), batches), size
     if name == "gpt":
         model = gpt_model(lib)
         x, y = token_data()
-        batches = [(lib.from_numpy(xb), lib.from_numpy(yb)) for xb, yb in zip(x, y)]
+        model, batches = _on(device, model, [(lib.from_numpy(xb), lib.from_numpy(yb))
+                                             for xb, yb in zip(x, y)])
         opt = lib.optim.AdamW(model.parameters(), lr=1e-3)
         return training_step(model, opt, nn.CrossEntropyLoss(), batches), size
     raise ValueError(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")
