@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from chainrule.data import files
+from chainrule.data import targets
 from chainrule.data.files import (
     is_data_path,
     load_csv,
@@ -324,4 +324,4 @@ def test_load_data_file_dispatch_and_errors(iris, tmp_path):
 def test_is_data_path(iris):
     assert is_data_path(str(iris)) and is_data_path("data/train") and is_data_path("a.npz")
     assert not is_data_path("digits") and not is_data_path("sine-seq")
-    assert files.MAX_AUTO_CLASSES == 20
+    assert targets.MAX_AUTO_CLASSES == 20

@@ -9,9 +9,10 @@ class index), ``num_classes``, and ``target``, ``feature_names`` (CSV) or ``file
 
 Classification or regression? Text labels are classes; so are numbers that are all integers
 with at most 20 distinct values (CSV columns, float arrays) and arrays of integer or bool dtype
-(PyTorch's convention); other numbers are regression targets. ``task=`` overrides the guess.
-Non-negative integer labels are the class indices themselves (names "0", "1", ...); other
-labels (text, negative numbers) and class folders are numbered in sorted order. To read a test
+(PyTorch's convention, :mod:`.targets`); other numbers are regression targets. ``task=``
+overrides the guess. Non-negative integer labels are the class indices themselves (names "0",
+"1", ...); other labels (text, negative numbers) and class folders are numbered in sorted
+order. To read a test
 file as its training file was read (same classes, columns, image size), pass the training
 ``info`` as ``like=`` to :func:`load_data_file`.
 
@@ -30,57 +31,16 @@ import zipfile
 import numpy as np
 
 from chainrule.creation import as_tensor
+from chainrule.data.images import IMAGE_SUFFIXES, load_image_folder
+from chainrule.data.targets import check_task, dataset_info, encode_classes, guess_task
 
 __all__ = ["load_csv", "load_npz", "load_npy", "load_image_folder", "load_data_file",
            "is_data_path", "IMAGE_SUFFIXES"]
 
-MAX_AUTO_CLASSES = 20
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
-                  ".pgm", ".pbm")
 _TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t"}
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _KINDS = {"csv": "a CSV file", "npz": "an .npz file", "npy": "a .npy file",
           "images": "an image folder"}
-
-
-# ---- targets ----------------------------------------------------------------------------------
-def _check_task(task):
-    if task not in (None, "classification", "regression"):
-        raise ValueError(f"task must be 'classification', 'regression' or None, got {task!r}")
-
-
-def _guess_task(numbers, integer_dtype: bool = False) -> str:
-    """Classification for text (``numbers`` None), integer dtypes and few distinct integers."""
-    if numbers is None or integer_dtype:
-        return "classification"
-    integral = bool(np.all(numbers == np.round(numbers)))
-    few = len(np.unique(numbers)) <= MAX_AUTO_CLASSES
-    return "classification" if integral and few else "regression"
-
-
-def _encode_classes(keys: np.ndarray, where, class_names, source: str):
-    """Class indices and names of labels ``keys`` (ints or strings); see the module docstring."""
-    uniques, inverse = np.unique(keys, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    if class_names is not None:
-        names = [str(c) for c in class_names]
-        index = {name: i for i, name in enumerate(names)}
-        for k, label in enumerate(uniques):
-            if str(label) not in index:
-                first = int(np.flatnonzero(inverse == k)[0])
-                raise ValueError(f"{source}: {where(first)}: label {str(label)!r} is not one of "
-                                 f"the classes {', '.join(names)}")
-        lookup = np.array([index[str(label)] for label in uniques], dtype=np.int64)
-        return lookup[inverse], names
-    if keys.dtype.kind in "iu" and uniques[0] >= 0:
-        return keys.astype(np.int64), [str(i) for i in range(int(uniques[-1]) + 1)]
-    return inverse.astype(np.int64), [str(label) for label in uniques]
-
-
-def _info(source, fmt, task, class_names=None, **extra) -> dict:
-    names = list(class_names or [])
-    return {"source": source, "format": fmt, "task": task, "class_names": names,
-            "num_classes": len(names) if task == "classification" else None, **extra}
 
 
 # ---- CSV --------------------------------------------------------------------------------------
@@ -113,14 +73,14 @@ def _floats(values, column: str, lines, path: str) -> np.ndarray:
 
 def _csv_targets(values, column, lines, path, task, class_names):
     numbers = _parse_floats(values)
-    task = task or _guess_task(numbers)
+    task = task or guess_task(numbers)
     if task == "regression":
         return _floats(values, column, lines, path)[:, None], task, None
     if numbers is not None and np.all(numbers == np.round(numbers)):
         keys = numbers.astype(np.int64)
     else:
         keys = np.array([v.strip() for v in values])
-    y, names = _encode_classes(keys, lambda i: f"line {lines[i]}, column {column!r}",
+    y, names = encode_classes(keys, lambda i: f"line {lines[i]}, column {column!r}",
                                class_names, path)
     return y, task, names
 
@@ -177,7 +137,7 @@ def load_csv(path: str | os.PathLike, target: str | None = None, *,
             not in ``class_names``.
     """
     path = os.fspath(path)
-    _check_task(task)
+    check_task(task)
     names, rows, lines = _read_rows(path, delimiter)
     present = ", ".join(repr(n) for n in names)
     if _parse_floats(names) is not None:
@@ -209,7 +169,7 @@ def load_csv(path: str | os.PathLike, target: str | None = None, *,
     if has_target:
         y, task, names_of_classes = _csv_targets(columns[target], target, lines, path, task,
                                                  class_names)
-    info = _info(path, "csv", task if has_target else None, names_of_classes, target=target,
+    info = dataset_info(path, "csv", task if has_target else None, names_of_classes, target=target,
                  feature_names=features)
     return as_tensor(x), (None if y is None else as_tensor(y)), info
 
@@ -224,7 +184,7 @@ def _array_targets(y: np.ndarray, name: str, task, class_names):
     numbers = None if text else y.astype(np.float64)
     if task is None and y.ndim > 1 and y[0].size != 1:
         task = "regression"  # several targets per sample
-    task = task or _guess_task(numbers, integer_dtype=kind in "biu")
+    task = task or guess_task(numbers, integer_dtype=kind in "biu")
     if task == "regression":
         if text:
             raise ValueError(f"{name} holds text labels; regression needs numbers")
@@ -242,7 +202,7 @@ def _array_targets(y: np.ndarray, name: str, task, class_names):
         raise ValueError(f"{name}: sample {bad[0]} has label {y[bad[0]]}; class labels must be "
                          "integers or text")
     keys = y.astype(str) if text else y.astype(np.int64)
-    labels, names = _encode_classes(keys, lambda i: f"sample {i}", class_names, name)
+    labels, names = encode_classes(keys, lambda i: f"sample {i}", class_names, name)
     return labels, task, names
 
 
@@ -268,7 +228,7 @@ def _from_arrays(x, y, x_name, y_name, fmt, source, task, class_names, **extra):
             raise ValueError(f"{x_name} holds {len(x)} samples but {y_name} holds "
                              f"{len(y) if y.ndim else 'a single value'}")
         y, task, names = _array_targets(y, y_name, task, class_names)
-    info = _info(source, fmt, task if y is not None else None, names, **extra)
+    info = dataset_info(source, fmt, task if y is not None else None, names, **extra)
     return as_tensor(x), (None if y is None else as_tensor(y)), info
 
 
@@ -293,7 +253,7 @@ def load_npz(path: str | os.PathLike, *, task: str | None = None, class_names=No
             lengths that differ, non-numeric or non-finite inputs.
     """
     path = os.fspath(path)
-    _check_task(task)
+    check_task(task)
     archive = _np_load(path)
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"{path}: holds a single array, not the arrays 'x' and 'y' of an .npz "
@@ -322,7 +282,7 @@ def load_npy(path: str | os.PathLike, labels: str | os.PathLike | None = None, *
     required, and for files of different lengths (naming both).
     """
     path = os.fspath(path)
-    _check_task(task)
+    check_task(task)
     if labels is None and require_targets:
         raise ValueError(f"{path}: a .npy file holds inputs only; give a second .npy file of "
                          "targets (labels=..., --labels on the command line), or an .npz file "
@@ -335,130 +295,6 @@ def load_npy(path: str | os.PathLike, labels: str | os.PathLike | None = None, *
     return _from_arrays(arrays[0], arrays[1] if labels is not None else None, path, y_name,
                         "npy", path, task, class_names,
                         **({"labels": y_name} if labels is not None else {}))
-
-
-# ---- images -----------------------------------------------------------------------------------
-def _pillow():
-    try:
-        from PIL import Image
-    except ImportError:
-        raise ImportError("reading images needs Pillow: pip install 'chainrule[images]' "
-                          "(or pip install pillow)") from None
-    return Image
-
-
-def _image_size(size) -> tuple | None:
-    """(H, W) from 32, "32", "32x24" or (32, 24)."""
-    if size is None:
-        return None
-    parts = str(size).lower().split("x") if np.ndim(size) == 0 else [str(p) for p in size]
-    if len(parts) not in (1, 2) or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
-        raise ValueError(f"image_size must be N or HxW, positive integers, got {size!r}")
-    return tuple(int(p) for p in parts * (3 - len(parts)))
-
-
-def _is_image(folder: str, name: str) -> bool:
-    return not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES) and \
-        os.path.isfile(os.path.join(folder, name))
-
-
-def _decode(image) -> np.ndarray:
-    """(1, h, w) for grey images, (3, h, w) for colour ones (alpha dropped), in [0, 1]."""
-    if image.mode.startswith("I"):  # 16-bit grey PNG ("I;16", or "I" in some Pillow versions)
-        return np.clip(np.asarray(image, dtype=np.float32) / 65535.0, 0.0, 1.0)[None]
-    if image.mode in ("1", "L", "LA", "La", "F"):
-        return np.asarray(image.convert("L"), dtype=np.float32)[None] / 255.0
-    return np.asarray(image.convert("RGB"), dtype=np.float32).transpose(2, 0, 1) / 255.0
-
-
-def _resize(Image, a: np.ndarray, size: tuple) -> np.ndarray:
-    if a.shape[1:] == size:
-        return a
-    resample = getattr(Image, "Resampling", Image).BILINEAR
-    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(c)).resize(size[::-1], resample))
-                for c in a]
-    return np.clip(np.stack(channels), 0.0, 1.0)
-
-
-def _image_files(root: str, require_targets: bool):
-    """Image files and their class folder names (None for loose images)."""
-    entries = sorted(e for e in os.listdir(root) if not e.startswith("."))
-    folders = [e for e in entries if os.path.isdir(os.path.join(root, e))]
-    loose = [os.path.join(root, e) for e in entries if _is_image(root, e)]
-    if not folders:
-        if require_targets or not loose:
-            found = f"; it holds {len(loose)} images directly" if loose else ""
-            raise ValueError(f"{root}: no class folders{found}; put the images of each class "
-                             "in a sub-folder named after the class (cat/1.png, dog/2.png)")
-        return loose, None
-    files, labels = [], []
-    for folder in folders:
-        path = os.path.join(root, folder)
-        images = [os.path.join(path, e) for e in sorted(os.listdir(path)) if _is_image(path, e)]
-        if not images:
-            raise ValueError(f"{root}: class folder {folder!r} holds no images "
-                             f"({', '.join(IMAGE_SUFFIXES)})")
-        files += images
-        labels += [folder] * len(images)
-    return files, labels
-
-
-def load_image_folder(root: str | os.PathLike, image_size=None, *, channels: int | None = None,
-                      class_names=None, require_targets: bool = True):
-    """Images in one sub-folder per class (``root/cat/1.png``, ``root/dog/7.jpg``), with Pillow.
-
-    Hidden entries and files without an image suffix (``IMAGE_SUFFIXES``) are skipped. Images
-    are resized (bilinear) to ``image_size`` and scaled to [0, 1]: pixel / 255 (/ 65535 for
-    16-bit grey).
-
-    Args:
-        root: the folder.
-        image_size: N, (H, W) or "HxW" (default: the first image's size).
-        channels: 1 (grey) or 3 (RGB, alpha dropped) (default: 1 if every image is grey, else 3).
-        class_names: the classes in index order (default: the sorted folder names).
-        require_targets: when False, a folder of loose images gives ``y = None``.
-
-    Returns:
-        (x, y, info): x float32 (N, C, H, W); y int64 (N,) or None; ``info["files"]`` lists the
-        images in sample order.
-
-    Raises:
-        ImportError: without Pillow, naming ``pip install 'chainrule[images]'``.
-        ValueError: for no class folders, an empty class folder, an unreadable image (naming
-            the file) or a folder not in ``class_names``.
-    """
-    root = os.fspath(root)
-    if channels not in (None, 1, 3):
-        raise ValueError(f"channels must be 1, 3 or None, got {channels!r}")
-    if not os.path.isdir(root):
-        raise FileNotFoundError(f"image folder {root!r} does not exist")
-    Image = _pillow()
-    size = _image_size(image_size)
-    files, labels = _image_files(root, require_targets)
-    pictures = []
-    for file in files:
-        # NOTE: Pillow's decoders fail with many kinds of errors (OSError, SyntaxError,
-        # ValueError, DecompressionBombError, ...): all mean this file cannot be used.
-        try:
-            with Image.open(file) as image:
-                a = _decode(image)
-        except Exception as err:
-            raise ValueError(f"{file}: cannot read this image ({err})") from None
-        size = size or a.shape[1:]
-        pictures.append(_resize(Image, a, size))
-    channels = channels or max(a.shape[0] for a in pictures)
-    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 luma, as Pillow
-    pictures = [a if a.shape[0] == channels else
-                np.repeat(a, 3, axis=0) if channels == 3 else
-                np.tensordot(weights, a, axes=1)[None] for a in pictures]
-    x = np.stack(pictures).astype(np.float32)
-    y = names = None
-    if labels is not None:
-        y, names = _encode_classes(np.array(labels), lambda i: f"file {files[i]!r}",
-                                   class_names, root)
-    info = _info(root, "images", "classification" if y is not None else None, names,
-                 files=files, image_size=[int(s) for s in size], channels=int(channels))
-    return as_tensor(x), (None if y is None else as_tensor(y)), info
 
 
 # ---- any of them ------------------------------------------------------------------------------
