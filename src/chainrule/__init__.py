@@ -70,7 +70,7 @@ _memory.apply_default()
 
 # Sub-packages load on first use (``cr.nn``, ``cr.optim``, ...), keeping ``import chainrule`` fast.
 _SUBMODULES = {"nn", "optim", "data", "train", "analysis", "viz", "models", "io", "backend",
-               "cli", "cuda", "utils", "linalg", "sklearn"}
+               "cli", "cuda", "utils", "linalg", "sklearn", "distributed", "onnx"}
 _ALIASES = {"datasets": "chainrule.data.datasets"}
 _LAZY = {"save": "chainrule.io", "load": "chainrule.io"}
 

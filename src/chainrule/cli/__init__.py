@@ -267,7 +267,7 @@ def main(argv=None) -> int:
            "inspect": commands.inspect, "list": commands.list_registries,
            "export": _export, "playground": _playground}[args.command]
     try:
-        run(args)
+        status = run(args)
     except UsageError as err:
         print(f"chainrule {args.command}: error: {err}", file=sys.stderr)
         return 2
@@ -281,4 +281,4 @@ def main(argv=None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
-    return 0
+    return status or 0

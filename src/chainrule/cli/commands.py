@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
+import subprocess
 import sys
 
 import numpy as np
 
 import chainrule as cr
+from chainrule import distributed
 from chainrule.cli import UsageError, datafiles, generative, language
 from chainrule.cli.registry import (
     DATASETS,
@@ -198,14 +201,53 @@ def _supervised_trainer(model, data: TaskData, config: dict, device: str,
     return trainer, loader, val_loader
 
 
-def train(args) -> None:
+def _launch_argv(args) -> list:
+    """The ``train`` arguments of ``args`` as a command line, without ``--nproc``."""
+    argv = []
+    for key, value in vars(args).items():
+        if key in ("command", "nproc") or value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        else:
+            for item in value if isinstance(value, list) else [value]:
+                argv += [flag, str(item)]
+    return argv
+
+
+def _launch(args) -> int:
+    """``train --nproc N``: run this command in N processes under ``mpiexec``; its exit status.
+
+    ``python -m mpi4py`` makes an exception on one rank abort the whole job (instead of the other
+    ranks waiting for it forever).
+    """
+    if not distributed.is_available():
+        raise UsageError("--nproc needs mpi4py: pip install 'chainrule[distributed]'")
+    mpiexec = shutil.which("mpiexec")
+    if mpiexec is None:
+        raise UsageError("--nproc needs the mpiexec command of an MPI library on the PATH "
+                         "(pip install 'chainrule[distributed]' brings MPICH's)")
+    command = [mpiexec, "-n", str(args.nproc), sys.executable, "-m", "mpi4py", "-m",
+               "chainrule", "train", *_launch_argv(args)]
+    return subprocess.call(command)
+
+
+def train(args) -> int | None:
     """``chainrule train``: train, report on the test split, save checkpoint, log and curves.
 
     Every model trains through a Trainer's ``fit`` (a GANTrainer for the GAN), with the same
     callbacks (``log.csv``, a checkpoint per epoch, the progress display) and the same resume.
+    With ``--nproc N`` the command runs again in N processes under ``mpiexec``, which train
+    data-parallel; rank 0 alone writes and prints; the job's exit status is returned.
     """
     state = _load_checkpoint(args.resume) if args.resume else None
     config = _resumed_config(args, state) if state else _new_config(args)
+    if args.nproc is not None and args.nproc > 1 and not distributed.is_mpi_launched():
+        if model_task(config["model"]) == "generation":
+            raise UsageError("model 'gan' trains in one process; leave out --nproc")
+        return _launch(args)  # the arguments were checked here, once
+    rank = distributed.rank()
     run = f"{datafiles.run_name(config['data'])}-{config['model']}"
     out = args.out or (os.path.dirname(os.path.abspath(args.resume)) if args.resume else
                        os.path.join("runs", run))
@@ -218,9 +260,13 @@ def train(args) -> None:
         language.prepare(config, data)
         config["model_args"] = _model_args(config, data)
     model = _model(config, fresh=state is None)
+    if distributed.world_size() > 1:  # BatchNorm over the global batch, as in one process
+        model = cr.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     generation = config["task"] == "generation"
     if generation and args.device != "cpu":
         raise UsageError("model 'gan' trains on the CPU; leave out --device cuda")
+    if generation and distributed.world_size() > 1:
+        raise UsageError("model 'gan' trains in one process; leave out --nproc")
     os.makedirs(out, exist_ok=True)
     callbacks = [CSVLogger(os.path.join(out, LOG), append=state is not None)]
     if args.tensorboard:
@@ -234,17 +280,20 @@ def train(args) -> None:
     else:
         if config["task"] == "language":
             callbacks.append(language.sample_callback(data, config, out))
+            callbacks[-1].rank_zero_only = True
         trainer, loader, val_loader = _supervised_trainer(model, data, config, args.device,
                                                           callbacks, compile=args.compile)
     trainer.callbacks.append(ModelCheckpoint(os.path.join(out, CHECKPOINT),
                                              extra={"config": config}))
     if state is not None:
         trainer.load_state_dict(state)
-        if trainer.epoch >= config["epochs"]:
+        if trainer.epoch >= config["epochs"] and rank == 0:
             print(f"the checkpoint has already trained {trainer.epoch} epochs; pass a larger "
                   "--epochs to train more", file=sys.stderr)
     history = trainer.fit(loader, val=val_loader, epochs=config["epochs"], verbose=args.verbose,
                           initial_epoch=trainer.epoch)
+    if rank != 0:  # rank 0 reports and draws
+        return
     if generation:
         generative.report_gan(model, data, config)
     else:

@@ -20,6 +20,7 @@ from chainrule.data.dataset import (  # noqa: F401
     TensorDataset,
     random_split,
 )
+from chainrule.data.distributed import DistributedSampler  # noqa: F401
 from chainrule.data.files import (  # noqa: F401
     load_csv,
     load_data_file,

@@ -54,6 +54,8 @@ from chainrule.nn.regularization import l1_penalty, l2_penalty  # noqa: F401
 from chainrule.nn.summary import ModelSummary, summary  # noqa: F401
 
 from chainrule.nn import rnn_utils  # noqa: F401,E402
+from chainrule.nn import parallel  # noqa: F401,E402
+from chainrule.nn.layers.sync_batchnorm import SyncBatchNorm  # noqa: F401,E402
 from chainrule.nn.layers import (  # noqa: F401,E402
     GRU,
     AdaptiveAvgPool1d,

@@ -11,7 +11,9 @@ current batch. Epoch indices are 0-based, as in Keras; printed messages count fr
 validating, and ``lr``; at the end of a batch, the running means of the epoch so far.
 
 The learning-rate callbacks, adapters of the schedulers, are in
-:mod:`chainrule.train.lr_callbacks`.
+:mod:`chainrule.train.lr_callbacks`. In data-parallel training (``mpiexec -n N``) a callback
+whose ``rank_zero_only`` is True runs on rank 0 alone (those that write files: CSVLogger,
+ModelCheckpoint); the others run on every rank and see the same epoch logs there.
 """
 
 from __future__ import annotations
@@ -34,9 +36,15 @@ _HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
 
 
 class Callback:
-    """Base class: every hook does nothing until overridden."""
+    """Base class: every hook does nothing until overridden.
+
+    Attributes:
+        rank_zero_only: run on rank 0 only in data-parallel training (set it on callbacks that
+            write files or print).
+    """
 
     trainer = None
+    rank_zero_only = False
 
     def set_trainer(self, trainer) -> None:
         self.trainer = trainer
@@ -202,6 +210,8 @@ class ModelCheckpoint(Callback):
         verbose: print a line on each save.
     """
 
+    rank_zero_only = True  # one writer in data-parallel training: rank 0's state is everyone's
+
     def __init__(self, filepath, monitor: str = "val_loss", mode: str = "auto",
                  save_best_only: bool = False, save_weights_only: bool = False,
                  extra: dict | None = None, verbose: int = 0):
@@ -240,6 +250,8 @@ class CSVLogger(Callback):
         separator: the field separator.
         append: continue an existing file (when resuming) instead of overwriting it.
     """
+
+    rank_zero_only = True
 
     def __init__(self, filename, separator: str = ",", append: bool = False):
         self.filename, self.separator, self.append = os.fspath(filename), separator, append

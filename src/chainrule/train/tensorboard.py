@@ -97,6 +97,8 @@ class TensorBoard(Callback):
         >>> trainer.fit((X, y), val=(X_val, y_val), epochs=20)   # then: tensorboard --logdir runs
     """
 
+    rank_zero_only = True  # one writer of the event files in data-parallel training
+
     def __init__(self, log_dir="logs", histogram_freq: int = 1, write_graph: bool = True,
                  hessian_freq: int = 0, update_freq="epoch", hessian_data=None):
         self._writer_class = _summary_writer_class()

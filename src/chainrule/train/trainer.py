@@ -14,7 +14,8 @@ The inner four lines are :meth:`Trainer.update_step` (compiled by ``cr.compile``
 model trained otherwise (a GAN's two alternating updates, say) overrides ``train_step`` in a
 subclass, as in Keras, and keeps everything else: metrics, validation, a learning-rate
 scheduler, callbacks at Keras' hook points, a progress display, a :class:`History` and
-checkpoints that resume exactly.
+checkpoints that resume exactly. Under ``mpiexec -n N`` (N > 1), ``fit`` trains data-parallel,
+each rank on its shard of every batch (:mod:`chainrule.train.distributed`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from chainrule.data.loader import DataLoader
 from chainrule.tensor import Tensor
 from chainrule.train.batches import as_loader, batch_len, split_batch
 from chainrule.train.callbacks import CallbackList
+from chainrule.train.distributed import data_parallel
 from chainrule.train.history import History
 from chainrule.train.metrics import get_metric
 from chainrule.train.progress import ProgressBar
@@ -111,6 +113,7 @@ class Trainer:
         self.train_loader: DataLoader | None = None
         self._loader_state = None
         self._means: dict = {}
+        self._parallel = self._step_model = None  # data-parallel fit: train/distributed.py
         self.reset_metrics()
 
     def named_optimizers(self) -> dict:
@@ -168,11 +171,12 @@ class Trainer:
 
     def forward(self, x):
         """The model's output for a batch of inputs (a tuple of inputs is unpacked)."""
+        model = self.model if self._step_model is None else self._step_model
         if isinstance(x, (tuple, list)):
-            return self.model(*x)
+            return model(*x)
         if isinstance(x, dict):
-            return self.model(**x)
-        return self.model(x)
+            return model(**x)
+        return model(x)
 
     def compute_loss(self, output, target):
         """The loss of a batch, ``loss(output, target)``."""
@@ -225,13 +229,19 @@ class Trainer:
         self.model.train()
         self.reset_metrics()
         logs: dict = {}
+        parallel = self._parallel
         for index, batch in enumerate(loader):
             callbacks.on_train_batch_begin(index, {})
-            logs = dict(self.train_step(self._to_device(batch)))
+            if parallel is None:
+                logs = dict(self.train_step(self._to_device(batch)))
+            else:  # this rank's shard, through DistributedDataParallel
+                logs = parallel.train_step(self, batch, logs)
             callbacks.on_train_batch_end(index, logs)
+            if parallel is not None:
+                self.stop_training = parallel.agree(self.stop_training)
             if self.stop_training:
                 break
-        return logs
+        return logs if parallel is None else parallel.finish_epoch(self)
 
     def _step_scheduler(self, logs: dict) -> None:
         if self.scheduler is None:
@@ -280,13 +290,15 @@ class Trainer:
             loader.load_state_dict(self._loader_state)
             self._loader_state = None
         self.train_loader = loader
+        self._parallel = self._parallel or data_parallel(self)
         if initial_epoch == 0:
             self.history = History()
         else:
             self.history.truncate(initial_epoch)
         self.params = {"epochs": epochs, "steps": len(loader), "verbose": verbose}
         self.history.params = dict(self.params)
-        cbs = CallbackList([*self.callbacks, *(callbacks or []), ProgressBar(verbose)], self)
+        cbs = [*self.callbacks, *(callbacks or []), ProgressBar(verbose)]
+        cbs = CallbackList(cbs if self._parallel is None else self._parallel.callbacks(cbs), self)
         self.stop_training = False
         self.epoch = initial_epoch
         logs: dict = {}
@@ -298,7 +310,7 @@ class Trainer:
                 if self.optimizer is not None else {}  # the rate this epoch trains with
             logs = self._train_epoch(loader, cbs)
             if val_loader is not None:
-                val_logs = self._evaluate(val_loader, cbs)
+                val_logs = self._evaluate(val_loader, cbs, self._parallel)
                 logs.update((f"val_{k}", v) for k, v in val_logs.items())
             logs.update(lr)
             self.epoch = epoch + 1
@@ -311,7 +323,7 @@ class Trainer:
         return self.history
 
     # ---- evaluate and predict -----------------------------------------------------------------
-    def _evaluate(self, loader, callbacks) -> dict:
+    def _evaluate(self, loader, callbacks, parallel=None) -> dict:
         was_training = getattr(self.model, "training", False)
         self.model.eval()
         self.reset_metrics()
@@ -320,11 +332,14 @@ class Trainer:
         try:
             with no_grad():
                 for index, batch in enumerate(loader):
+                    if parallel is not None and (batch := parallel.shard(batch)[0]) is None:
+                        continue  # a batch smaller than the world: no rows for this rank
                     callbacks.on_test_batch_begin(index, {})
                     logs = dict(self.test_step(self._to_device(batch)))
                     callbacks.on_test_batch_end(index, logs)
         finally:
             self.model.train(was_training)
+        logs = logs if parallel is None else parallel.merged_logs(self)
         callbacks.on_test_end(logs)
         return logs
 

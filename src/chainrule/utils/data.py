@@ -18,11 +18,12 @@ from chainrule.data import (  # noqa: F401
     ConcatDataset,
     DataLoader,
     Dataset,
+    DistributedSampler,
     Subset,
     TensorDataset,
     default_collate,
     random_split,
 )
 
-__all__ = ["ConcatDataset", "DataLoader", "Dataset", "Subset", "TensorDataset",
-           "default_collate", "random_split"]
+__all__ = ["ConcatDataset", "DataLoader", "Dataset", "DistributedSampler", "Subset",
+           "TensorDataset", "default_collate", "random_split"]
