@@ -110,6 +110,10 @@ BAD = [
     (["train", "--data", "moons", "--model-arg", "hiden=3"], "no option 'hiden'", "hidden"),
     (["train", "--data", "moons", "--model-arg", "hidden"], "expects KEY=VALUE", None),
     (["train", "--data", "moons", "--momentum", "0.9"], "--momentum applies to sgd", None),
+    (["train", "--data", "moons", "--clip-grad-norm", "0"], "--clip-grad-norm: must be > 0",
+     None),
+    (["train", "--data", "mixture", "--model", "gan", "--clip-grad-norm", "1"],
+     "leave out --clip-grad-norm", None),
     (["evaluate", "missing.safetensors"], "checkpoint 'missing.safetensors' does not exist",
      None),
     (["predict", "missing.safetensors"], "one of the arguments --input --samples is required",
@@ -190,3 +194,18 @@ def test_compiled_training_logs_what_eager_training_logs(tmp_path):
             *extra)
         logs.append((out / "log.csv").read_text().splitlines())
     assert [line.split(",")[1:] for line in logs[0]] == [line.split(",")[1:] for line in logs[1]]
+
+
+def test_gradient_clipping_is_saved_with_the_run_and_changes_the_training(tmp_path):
+    common = ["--data", "moons", "--data-arg", "n_samples=200", "--epochs", 2, "--verbose", 0,
+              "--lr", 0.05]
+    run("train", *common, "--out", tmp_path / "plain")
+    run("train", *common, "--clip-grad-norm", 0.01, "--out", tmp_path / "clipped")
+    plain = cr.load(tmp_path / "plain" / "checkpoint.safetensors")
+    clipped = cr.load(tmp_path / "clipped" / "checkpoint.safetensors")
+    assert clipped["config"]["clip_grad_norm"] == 0.01 and plain["config"]["clip_grad_norm"] is None
+    assert any(not np.array_equal(plain["model"][k].numpy(), clipped["model"][k].numpy())
+               for k in plain["model"])
+    result = run("train", "--resume", tmp_path / "clipped" / "checkpoint.safetensors",
+                 "--clip-grad-norm", 1.0, check=False)
+    assert result.returncode == 2 and "leave out --clip-grad-norm" in result.stderr

@@ -51,6 +51,31 @@ def test_fit_is_the_six_line_loop():
         assert np.array_equal(v, _weights(trainer.model)[k]), k
 
 
+@pytest.mark.parametrize("compile", [False, True])
+def test_gradient_clipping_is_the_loop_with_clip_grad_norm(compile):
+    X, y = _problem()
+    trainer = _trainer(gradient_clip_val=0.05, compile=compile)
+    trainer.fit(DataLoader(TensorDataset(X, y), 16, shuffle=True, seed=1), epochs=2, verbose=0)
+
+    cr.manual_seed(0)
+    model = MLP([2, 8, 3])
+    optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    norms = []
+    loader = DataLoader(TensorDataset(X, y), 16, shuffle=True, seed=1)
+    for _ in range(2):
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            norms.append(nn.utils.clip_grad_norm_(model.parameters(), 0.05).item())
+            optimizer.step()
+    assert max(norms) > 0.05  # the clipping was active
+    for k, v in _weights(model).items():
+        np.testing.assert_allclose(_weights(trainer.model)[k], v, rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match="gradient_clip_val must be positive"):
+        _trainer(gradient_clip_val=0.0)
+
+
 def test_history_keys_lengths_and_values():
     X, y = _problem()
     trainer = _trainer(metrics=["accuracy", "f1"])

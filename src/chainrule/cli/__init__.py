@@ -138,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--momentum", type=_number(float, 0.0, 1.0),
                        help="momentum (sgd and rmsprop only)")
     train.add_argument("--weight-decay", type=_number(float, 0.0), help="L2 weight decay")
+    train.add_argument("--clip-grad-norm", type=_number(float, 0.0, low_inclusive=False),
+                       metavar="MAX", help="clip the gradients' joint 2-norm to MAX at every "
+                       "step (transformers train steadier with 1.0)")
     train.add_argument("--scheduler", choices=SCHEDULERS, metavar="NAME",
                        help=f"learning-rate schedule, one of: {', '.join(SCHEDULERS)} "
                             "(default none; warmup-cosine changes it at every batch)")

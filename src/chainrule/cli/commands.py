@@ -47,7 +47,7 @@ from chainrule.train import (
 )
 
 DEFAULTS = {"model": "mlp", "epochs": 30, "batch_size": 32, "optimizer": "adam", "lr": 1e-3,
-            "scheduler": "none", "val_split": 0.1, "seed": 0}
+            "scheduler": "none", "val_split": 0.1, "seed": 0, "clip_grad_norm": None}
 CHECKPOINT, LOG, CURVES = "checkpoint.safetensors", "log.csv", "learning_curves.png"
 
 
@@ -157,7 +157,7 @@ def _resumed_config(args, state: dict) -> dict:
     config = dict(state["config"])
     fixed = ("data", "model", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
              "scheduler", "val_split", "patience", "seed", "data_dir", "target", "labels",
-             "image_size")
+             "image_size", "clip_grad_norm")
     given = [f"--{k.replace('_', '-')}" for k in fixed if getattr(args, k, None) is not None]
     if given or args.model_arg or args.data_arg:
         extra = ", ".join(given) or "--model-arg/--data-arg"
@@ -195,7 +195,8 @@ def _supervised_trainer(model, data: TaskData, config: dict, device: str,
     task = TASKS[config["task"]]
     trainer = Trainer(model, task.loss(), optimizer, metrics=list(task.metrics),
                       callbacks=callbacks, scheduler=scheduler,
-                      device=None if device == "cpu" else device, compile=compile)
+                      device=None if device == "cpu" else device, compile=compile,
+                      gradient_clip_val=config.get("clip_grad_norm"))
     loader = DataLoader(train_set, config["batch_size"], shuffle=True, seed=config["seed"])
     val_loader = DataLoader(val_set, 256) if val_set is not None else None
     return trainer, loader, val_loader

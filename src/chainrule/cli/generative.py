@@ -76,6 +76,7 @@ def check_gan_args(args) -> None:
              "--scheduler": args.scheduler not in (None, "none"),
              "--patience": args.patience is not None,
              "--val-split": args.val_split is not None,
+             "--clip-grad-norm": getattr(args, "clip_grad_norm", None) is not None,
              "--device cuda": args.device != "cpu"}
     bad = [flag for flag, value in given.items() if value]
     if bad:

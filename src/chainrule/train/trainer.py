@@ -29,6 +29,7 @@ from chainrule.autograd.mode import no_grad
 from chainrule.compile import compile as compile_function
 from chainrule.creation import from_numpy
 from chainrule.data.loader import DataLoader
+from chainrule.nn.utils import clip_grad_norm_
 from chainrule.tensor import Tensor
 from chainrule.train.batches import as_loader, batch_len, split_batch
 from chainrule.train.callbacks import CallbackList
@@ -79,6 +80,8 @@ class Trainer:
         device: move every batch there ("cpu" or "cuda") before the step.
         compile: run :meth:`update_step` through ``cr.compile`` (traced once per batch shape, then
             replayed as array operations); metrics are computed outside, on its results.
+        gradient_clip_val: clip the gradients' joint 2-norm to this value after every backward
+            (``nn.utils.clip_grad_norm_``: g <- g * min(1, c / ||g||)), as Lightning's Trainer.
 
     Attributes:
         history: the :class:`History` of the last ``fit``.
@@ -94,7 +97,8 @@ class Trainer:
     """
 
     def __init__(self, model, loss=None, optimizer=None, metrics=None, callbacks=None,
-                 scheduler=None, device: str | None = None, compile: bool = False):
+                 scheduler=None, device: str | None = None, compile: bool = False,
+                 gradient_clip_val: float | None = None):
         self.model = model
         self.loss_fn = _resolve_loss(loss)
         self.optimizer = optimizer
@@ -105,6 +109,10 @@ class Trainer:
         self.scheduler = scheduler
         self.device = device
         self.compile = compile
+        if gradient_clip_val is not None and not gradient_clip_val > 0:
+            raise ValueError(f"Trainer: gradient_clip_val must be positive, got "
+                             f"{gradient_clip_val}")
+        self.gradient_clip_val = gradient_clip_val
         self._update_step = compile_function(self.update_step) if compile else self.update_step
         self.history = History()
         self.params: dict = {}
@@ -203,11 +211,14 @@ class Trainer:
         return self.compute_metrics(loss, output, y, batch_len(x))
 
     def update_step(self, x, y) -> tuple:
-        """zero_grad, forward, loss, backward, step on one batch; returns (loss, output)."""
+        """zero_grad, forward, loss, backward, (clipping,) step on one batch; returns (loss,
+        output)."""
         self.optimizer.zero_grad()
         output = self.forward(x)
         loss = self.compute_loss(output, y)
         loss.backward()
+        if self.gradient_clip_val is not None:
+            clip_grad_norm_(self.model.parameters(), self.gradient_clip_val)
         self.optimizer.step()
         return loss, output
 
