@@ -45,7 +45,7 @@ Every model family trains with the same command:
   continues a prompt::
 
     chainrule train --data text --model gpt --optimizer adamw --lr 0.003 --epochs 5 \\
-        --weight-decay 0.1 --scheduler warmup-cosine
+        --weight-decay 0.1 --scheduler warmup-cosine --clip-grad-norm 1.0
     chainrule predict runs/text-gpt/checkpoint.safetensors --generate 500 --prompt "def " \\
         --temperature 0.8 --top-k 20
 
