@@ -48,6 +48,14 @@ def test_normal_cdf_values_in_every_dtype_and_without_scipy(monkeypatch):
                                expected, rtol=1e-12, atol=1e-300)
 
 
+def test_normal_cdf_of_a_large_strided_float32_input_block_by_block():
+    x = np.random.default_rng(0).standard_normal((3 * 2 ** 16 + 5, 2)) * 3
+    got = special.normal_cdf(cr.tensor(x[:, 0], dtype=np.float32)).numpy()  # several blocks
+    exact = special.normal_cdf(cr.tensor(x[:, 0], dtype=np.float64)).numpy()
+    assert got.dtype == np.float32 and got.shape == exact.shape
+    np.testing.assert_allclose(got, exact, atol=3e-7, rtol=0)
+
+
 def test_normal_cdf_first_and_second_derivatives():
     x = cr.tensor([-2.5, -0.3, 0.0, 0.7, 3.0], dtype=np.float64, requires_grad=True)
     assert gradcheck(special.normal_cdf, (x,))

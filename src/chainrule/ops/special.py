@@ -52,27 +52,41 @@ _ERFC_FIT = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.278
              -1.13520398, 1.48851587, -0.82215223, 0.17087277)
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_BLOCK = 1 << 16  # elements per block of normal_cdf_array
 
 
 def normal_cdf_array(x):
     """Phi(x) = (1 + erf(x / sqrt 2)) / 2 on a raw array, keeping its dtype.
 
-    float64 is exact (SciPy's ``ndtr``, or ``math.erfc`` without SciPy). Narrower floats use the
-    fit of erfc above, computed in the input's dtype without temporaries beyond two arrays:
-    Phi(x) = erfc(|x|/sqrt 2) / 2 for x < 0 (relative error ~1e-7, also far in the tail) and
-    1 - erfc(|x|/sqrt 2) / 2 for x >= 0 (absolute error ~1e-7): float32 round-off, about 6
-    times faster than SciPy's float32 erf.
+    float64 is exact (SciPy's ``erfc``, or ``math.erfc`` without SciPy). Narrower floats use the
+    fit of erfc above, in the input's dtype: Phi(x) = erfc(|x|/sqrt 2) / 2 for x < 0 (relative
+    error ~1e-7, also far in the tail) and 1 - erfc(|x|/sqrt 2) / 2 for x >= 0 (absolute error
+    ~1e-7): float32 round-off, four times faster than SciPy's float32 erf.
     """
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
     if x.dtype == np.float64 or not isinstance(x, np.ndarray):
         return 0.5 * _erfc_array(-x * _SQRT_HALF)
+    # NOTE: the twenty passes of the fit run block by block, so that a block's temporaries stay
+    # in the core's cache: 12.4 -> 7.7 ms for 2 M values. (Running the blocks on two threads
+    # gave 4.9 ms alone but no gain in a whole GPT step, where BLAS's threads compete.)
+    x = np.ascontiguousarray(x)
+    out = np.empty_like(x)
+    flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+    for i in range(0, flat_x.size, _BLOCK):
+        _normal_cdf_block(flat_x[i:i + _BLOCK], flat_out[i:i + _BLOCK])
+    return out
+
+
+def _normal_cdf_block(x, out):
+    """Phi of the 1-D block ``x`` into ``out``, with two scratch arrays of its size."""
     u = np.abs(x)
     u *= _SQRT_HALF
     t = u * 0.5
     t += 1.0
     np.reciprocal(t, out=t)
-    poly = np.full_like(t, _ERFC_FIT[-1])
+    poly = out
+    poly.fill(_ERFC_FIT[-1])
     for c in _ERFC_FIT[-2::-1]:  # Horner: P(t) = c0 + t (c1 + t (c2 + ...))
         poly *= t
         poly += c
@@ -84,9 +98,10 @@ def normal_cdf_array(x):
     # NOTE: branch-free (np.where on random signs is 8 times slower): Phi(x) = Phi(-|x|) for
     # x < 0, exactly, and Phi(-|x|) + (1 - 2 Phi(-|x|)) = 1 - Phi(-|x|) for x >= 0.
     np.copyto(u, x >= 0)
-    u *= poly * -2.0 + 1.0
+    np.multiply(poly, -2.0, out=t)
+    t += 1.0
+    u *= t
     poly += u
-    return poly
 
 
 def _erfc_array(x):
