@@ -56,7 +56,7 @@ model = Classifier()
 optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
 criterion = nn.CrossEntropyLoss()
 train_tokens, train_padding, train_labels = make_batch(256)
-for epoch in range(8):
+for _epoch in range(8):
     model.train()
     for start in range(0, 256, 32):
         tokens = train_tokens[start:start + 32]
@@ -121,7 +121,7 @@ windows = torch.stack([pattern[i:i + 9] for i in range(0, 48, 3)])
 inputs, targets = windows[:, :-1], windows[:, 1:]
 lm = TinyLM()
 lm_optimizer = torch.optim.Adam(lm.parameters(), lr=1e-2)
-for step in range(60):
+for _step in range(60):
     lm_optimizer.zero_grad()
     logits = lm(inputs)
     lm_loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
