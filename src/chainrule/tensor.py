@@ -2,8 +2,9 @@
 
 A Tensor wraps a NumPy (or CuPy) array in ``.data``. When ``requires_grad`` is True, operations on
 it record graph nodes (see :mod:`chainrule.autograd.function`) and ``backward()`` fills the
-``.grad`` of the leaves. Operators broadcast like NumPy; every method here is a thin call into
-:mod:`chainrule.ops`, where the forward/backward pairs live.
+``.grad`` of the leaves. Operators broadcast like NumPy (they are defined in
+:mod:`chainrule.tensor_operators`); every method here is a thin call into :mod:`chainrule.ops`,
+where the forward/backward pairs live.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections import namedtuple
 import numpy as np
 
 from chainrule import backend
+from chainrule.tensor_operators import TensorOperators
 
 try:  # pragma: no cover
     import cupy as _cupy
@@ -80,7 +82,7 @@ def _shape_arg(shape):
     return tuple(int(s) for s in shape)
 
 
-class Tensor:
+class Tensor(TensorOperators):
     """A multi-dimensional array that records the operations applied to it.
 
     Args:
@@ -99,7 +101,6 @@ class Tensor:
     # and the views of its memory share one, so an in-place change through any of them is seen
     # by every graph node that saved one of the others.
     __slots__ = ("data", "grad", "requires_grad", "_node", "_versions", "_hooks", "__weakref__")
-    __array_ufunc__ = None  # make NumPy defer to Tensor's reflected operators
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self.data = to_array(data, dtype)
@@ -201,8 +202,6 @@ class Tensor:
         elif self.requires_grad:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
-
-    __hash__ = object.__hash__
 
     def __iter__(self):
         for i in range(len(self)):
@@ -354,86 +353,6 @@ class Tensor:
         """Keep ``.grad`` for this non-leaf tensor during backward."""
         if self._node is not None:
             self._node._retained = weakref.ref(self)
-
-    # ---- operators ----------------------------------------------------------------------------
-    def __add__(self, other):
-        return _ops.add(self, other)
-
-    def __radd__(self, other):
-        return _ops.add(other, self)
-
-    def __sub__(self, other):
-        return _ops.sub(self, other)
-
-    def __rsub__(self, other):
-        return _ops.sub(other, self)
-
-    def __mul__(self, other):
-        return _ops.mul(self, other)
-
-    def __rmul__(self, other):
-        return _ops.mul(other, self)
-
-    def __truediv__(self, other):
-        return _ops.div(self, other)
-
-    def __rtruediv__(self, other):
-        return _ops.div(other, self)
-
-    def __pow__(self, other):
-        return _ops.pow(self, other)
-
-    def __rpow__(self, other):
-        return _ops.pow(other, self)
-
-    def __matmul__(self, other):
-        return _ops.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return _ops.matmul(other, self)
-
-    def __neg__(self):
-        return _ops.neg(self)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return _ops.abs(self)
-
-    def __getitem__(self, index):
-        return _ops.getitem(self, index)
-
-    def where(self, condition, other):
-        """``self`` where ``condition`` holds, else ``other`` (PyTorch's ``Tensor.where``)."""
-        return _ops.where(condition, self, other)
-
-    def __lt__(self, other):
-        return _ops.lt(self, other)
-
-    def __le__(self, other):
-        return _ops.le(self, other)
-
-    def __gt__(self, other):
-        return _ops.gt(self, other)
-
-    def __ge__(self, other):
-        return _ops.ge(self, other)
-
-    def __eq__(self, other):
-        return _ops.eq(self, other)
-
-    def __ne__(self, other):
-        return _ops.ne(self, other)
-
-    def __invert__(self):
-        return _ops.logical_not(self)
-
-    def __and__(self, other):
-        return _ops.logical_and(self, other)
-
-    def __or__(self, other):
-        return _ops.logical_or(self, other)
 
 
 # NOTE: chainrule's one import cycle. A Tensor's methods are calls into the ops, the engine and

@@ -58,8 +58,11 @@ def test_convert_sync_batchnorm_shares_parameters_and_buffers():
 
 
 def test_bad_input_is_refused():
-    with pytest.raises(ValueError, match=r"SyncBatchNorm\(num_features=3\): expected an"):
+    with pytest.raises(ValueError, match=r"SyncBatchNorm\(num_features=3\): input has 2 "
+                       r"channels, shape \(4, 2\)"):
         nn.SyncBatchNorm(3)(cr.randn(4, 2))
+    with pytest.raises(ValueError, match=r"expected a \(N, C, \*\) input, got shape \(3,\)"):
+        nn.SyncBatchNorm(3)(cr.randn(3))
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         sync_batch_norm(cr.randn(1, 3), None, None)
 

@@ -20,6 +20,7 @@ def test_a_plain_run_is_a_world_of_one():
     assert (dist.rank(), dist.world_size()) == (0, 1)
     assert (dist.get_rank(), dist.get_world_size()) == (0, 1)
     dist.init_process_group("mpi")
+    dist.init_process_group("gloo", rank=0, world_size=1, init_method="tcp://127.0.0.1:29500")
     assert dist.is_initialized()
     t = cr.tensor([1.0, 2.0])
     assert dist.all_reduce(t) is None and t.tolist() == [1.0, 2.0]
@@ -58,7 +59,9 @@ def test_launch_detection_reads_the_environment(monkeypatch):
     (lambda: dist.all_reduce([1.0, 2.0]), "expected a Tensor, got list"),
     (lambda: dist.broadcast(cr.ones(2), src=1), "src must be a rank in 0 .. 0, got 1"),
     (lambda: dist.broadcast(cr.ones(2), src=-1), "src must be a rank"),
-    (lambda: dist.init_process_group("nccl"), "MPI only"),
+    (lambda: dist.init_process_group("nccl"), "communicates through MPI"),
+    (lambda: dist.init_process_group("gloo", rank=1, world_size=2),
+     "rank=1 but the MPI launcher gives rank 0"),
 ])
 def test_bad_arguments_raise_clear_errors_in_a_world_of_one(call, message):
     with pytest.raises(ValueError, match=message):

@@ -9,7 +9,7 @@ pytest.importorskip("onnxruntime")
 
 import chainrule as cr  # noqa: E402
 from chainrule.cli import main  # noqa: E402
-from chainrule.cli.commands import _rebuild  # noqa: E402
+from chainrule.cli.checkpoints import rebuild  # noqa: E402
 
 RUNS = {
     "mlp": ["--data", "moons", "--data-arg", "n_samples=100", "--model-arg", "hidden=8"],
@@ -57,7 +57,7 @@ def test_export_a_trained_checkpoint_and_run_it(name, train, tmp_path, capsys, o
     line = capsys.readouterr().out.strip()
     assert line.startswith(f"wrote {path}: {name} model, input ") and line.endswith("(opset 17)")
     assert "[batch, " in line
-    model, config = _rebuild(str(checkpoint))
+    model, config = rebuild(str(checkpoint))
     x = inputs(config, model, 5)
     got = ort_session(path).run(None, {"input": x.numpy()})[0]
     with cr.no_grad():

@@ -13,6 +13,8 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
+import threading
 import warnings
 
 import pytest
@@ -90,14 +92,19 @@ def server_url():
     """``chainrule playground --port 0`` in a subprocess; its address."""
     _need_server_packages()
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    # NOTE: the server's log goes to a file: a pipe nobody reads fills up after 64 KiB and
+    # then blocks the server in the middle of a test.
+    log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen([sys.executable, "-m", "chainrule", "playground", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=log, text=True, env=env)
     try:
         line = proc.stdout.readline()
         found = re.search(r"http://\S+/", line)
         if not found:
             proc.kill()
-            raise AssertionError(f"the server did not start: {line!r} {proc.stderr.read()}")
+            log.seek(0)
+            raise AssertionError(f"the server did not start: {line!r} {log.read()}")
+        threading.Thread(target=proc.stdout.read, daemon=True).start()  # drain the rest
         yield found.group(0)
     finally:
         proc.terminate()
@@ -105,6 +112,7 @@ def server_url():
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +137,7 @@ def page(browser, server_url):
     tab = context.new_page()
     errors = []
     tab.on("pageerror", lambda err: errors.append(str(err)))
-    tab.goto(server_url)
+    tab.goto(server_url + "?seed=0")  # repeatable weights and mini-batches
     tab.wait_for_selector("#status.live", timeout=20_000)
     tab.wait_for_function("document.getElementById('step-count') && "
                           "document.getElementById('test-loss').textContent !== '–'",

@@ -125,3 +125,15 @@ def test_a_page_from_another_site_cannot_connect(client):
             ws.receive_text()
     with client.websocket_connect("/ws", headers={"origin": "http://testserver"}) as ws:
         assert json.loads(ws.receive_text())["type"] == "hello"
+
+
+def test_a_seed_in_the_address_makes_a_session_repeatable(client, receive, ask):
+    steps = []
+    for _ in range(2):
+        with client.websocket_connect("/ws?seed=7") as ws:
+            receive(ws, "frame")
+            steps.append([ask(ws, "step")["train_loss"] for _ in range(3)])
+    assert steps[0] == steps[1]
+    with client.websocket_connect("/ws?seed=oops") as ws:
+        message = json.loads(ws.receive_text())
+        assert message["type"] == "error" and "seed in the address" in message["message"]

@@ -56,8 +56,10 @@ def test_the_page_learns_xor_and_looks_inside(page, tmp_path):
     print(f"\nxor: the test loss read from the page fell below 0.1 after "
           f"{time.monotonic() - started:.1f} s, at step {text(page, '#step-count')}")
     assert float(text(page, "#test-accuracy").rstrip("%")) > 90
-    page.wait_for_function(  # a little longer, for a sharper picture
-        "parseFloat(document.getElementById('test-loss').textContent) < 0.03", timeout=60_000)
+    reached = number(page, "#step-count")
+    page.wait_for_function(  # 300 steps more, for a sharper picture
+        f"parseInt(document.getElementById('step-count').textContent) >= {reached + 300}",
+        timeout=60_000)
     page.click("#hessian-button")
     page.wait_for_function("document.getElementById('hessian-result').textContent"
                            ".includes('largest')", timeout=30_000)

@@ -4,7 +4,7 @@ The chain rule dy/dx_i = sum_k dy/du_k du_k/dx_i is applied node by node in reve
 topological order. The order is found iteratively (no recursion: an unrolled RNN or a
 10,000-operation chain is deep). Gradients of a node's several consumers are summed before the
 node runs. Every gradient must have its input's shape (an op whose inputs broadcast reduces its
-gradients itself, see ``ops.movement.Broadcasting``); one that does not is an error naming the
+gradients itself, see ``ops.broadcast.Broadcasting``); one that does not is an error naming the
 op and both shapes. A gradient of another floating dtype is converted to the input's.
 
 The engine is the one place that chooses how a node's backward runs: a built-in ``Primitive``

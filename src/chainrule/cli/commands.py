@@ -2,7 +2,10 @@
 
 A run's configuration (dataset, model name and constructor arguments, task, optimiser, schedule,
 seed, ...) is saved in every checkpoint under ``"config"``, so that ``evaluate`` and ``predict``
-rebuild the model and ``train --resume`` continues the run exactly.
+rebuild the model and ``train --resume`` continues the run exactly. The configuration is made in
+:mod:`chainrule.cli.config`, checkpoints are read and models built in
+:mod:`chainrule.cli.checkpoints`, and ``train --nproc N`` runs again under ``mpiexec`` through
+:mod:`chainrule.cli.launch`.
 
 The task decides what training means: classification and regression fit inputs to targets;
 ``reconstruction`` (the autoencoder) fits inputs to themselves; ``generation`` (the GAN) makes
@@ -13,10 +16,7 @@ through ``Trainer.fit``, so every checkpoint has one layout and every run resume
 
 from __future__ import annotations
 
-import ast
 import os
-import shutil
-import subprocess
 import sys
 
 import numpy as np
@@ -24,6 +24,10 @@ import numpy as np
 import chainrule as cr
 from chainrule import distributed
 from chainrule.cli import UsageError, datafiles, generative, language
+from chainrule.cli.checkpoints import build_model, load_checkpoint, model_args, rebuild
+from chainrule.cli.config import DEFAULTS as DEFAULTS  # re-exported: the name commands had
+from chainrule.cli.config import new_config, parse_options, resumed_config
+from chainrule.cli.launch import launch
 from chainrule.cli.registry import (
     DATASETS,
     MODELS,
@@ -32,7 +36,6 @@ from chainrule.cli.registry import (
     TaskData,
     image_shape,
     model_task,
-    output_activation_for,
 )
 from chainrule.cli.report import can_draw, format_confusion_matrix, format_results
 from chainrule.cli.schedules import WarmupCosine, epoch_scheduler
@@ -46,42 +49,10 @@ from chainrule.train import (
     confusion_matrix,
 )
 
-DEFAULTS = {"model": "mlp", "epochs": 30, "batch_size": 32, "optimizer": "adam", "lr": 1e-3,
-            "scheduler": "none", "val_split": 0.1, "seed": 0, "clip_grad_norm": None}
 CHECKPOINT, LOG, CURVES = "checkpoint.safetensors", "log.csv", "learning_curves.png"
 
 
-# ---- arguments --------------------------------------------------------------------------------
-def parse_options(pairs, registry, name: str, flag: str) -> dict:
-    """``["hidden=256,128", "activation=tanh"]`` -> ``{"hidden": (256, 128), ...}``, checked
-    against the options the builder accepts."""
-    options = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"{flag} expects KEY=VALUE, got {pair!r}")
-        try:
-            options[key] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            options[key] = text
-    allowed = registry.options(name)
-    unknown = sorted(set(options) - set(allowed)) if allowed is not None else []
-    if unknown:
-        raise UsageError(f"{registry.kind} {name!r} has no option {unknown[0]!r}; its options: "
-                         f"{', '.join(allowed) or 'none'}")
-    return options
-
-
-def _load_checkpoint(path: str) -> dict:
-    if not os.path.isfile(path):
-        raise UsageError(f"checkpoint {path!r} does not exist")
-    state = cr.load(path)
-    if not isinstance(state, dict) or "config" not in state or "model" not in state:
-        raise UsageError(f"{path!r} is not a checkpoint written by 'chainrule train' (it holds no "
-                         "run configuration)")
-    return state
-
-
+# ---- data -------------------------------------------------------------------------------------
 def _data(name: str, seed: int, options: dict) -> TaskData:
     if name not in DATASETS:  # a data file (checked by datafiles.check_name)
         return datafiles.load(name, seed, options)
@@ -92,84 +63,9 @@ def _data(name: str, seed: int, options: dict) -> TaskData:
     return data
 
 
-def _model(config: dict, fresh: bool = False):
-    """Build the model of ``config``; for a new run (``fresh``) a failure is a usage error (the
-    options or the dataset do not suit the model)."""
-    args = dict(config["model_args"])
-    args["in_shape"] = tuple(args["in_shape"])
-    try:
-        return MODELS[config["model"]](**args)
-    except (ValueError, TypeError) as err:
-        if fresh:
-            raise UsageError(f"cannot build model {config['model']!r} for dataset "
-                             f"{config['data']!r}: {err}") from None
-        raise ValueError(f"cannot rebuild model {config['model']!r}: {err}") from None
-
-
-def _model_args(config: dict, data: TaskData) -> dict:
-    """The builder's arguments: sample shape, outputs, options ("auto" output activation
-    resolved from the range of the training inputs)."""
-    args = {"in_shape": data.in_shape,
-            "out_features": TASKS[config["task"]].out_features(data),
-            **config["model_options"]}
-    if "output_activation" in (MODELS.options(config["model"]) or ()) \
-            and args.get("output_activation", "auto") == "auto":
-        args["output_activation"] = output_activation_for(data.train[0])
-    return args
-
-
 def _pairs(split: tuple, task: str) -> tuple:
     """(inputs, targets) of a split: the inputs are their own targets for reconstruction."""
     return (split[0], split[0]) if task == "reconstruction" else split
-
-
-def _new_config(args) -> dict:
-    if args.data is None:
-        raise UsageError(f"--data is required, one of: {', '.join(DATASETS.names())}")
-    config = {k: getattr(args, k) if getattr(args, k) is not None else v
-              for k, v in DEFAULTS.items()}
-    datafiles.check_name(args.data)
-    config["data"] = args.data
-    if args.data in DATASETS:
-        datafiles.refuse_file_flags(args, args.data)
-        config["data_args"] = parse_options(args.data_arg, DATASETS, args.data, "--data-arg")
-    else:
-        config["data_args"] = datafiles.file_args(args, model_task(config["model"]))
-    if args.data_dir is not None:
-        config["data_args"]["root"] = args.data_dir
-    config["model_options"] = parse_options(args.model_arg, MODELS, config["model"],
-                                            "--model-arg")
-    optimizer_args = {"lr": config["lr"]}
-    if args.momentum is not None:
-        if config["optimizer"] not in ("sgd", "rmsprop"):
-            raise UsageError(f"--momentum applies to sgd and rmsprop, not {config['optimizer']}")
-        optimizer_args["momentum"] = args.momentum
-    if args.weight_decay is not None:
-        optimizer_args["weight_decay"] = args.weight_decay
-    config["optimizer_args"] = optimizer_args
-    config["patience"] = args.patience
-    if model_task(config["model"]) == "generation":
-        generative.check_gan_args(args)
-    return config
-
-
-def _resumed_config(args, state: dict) -> dict:
-    config = dict(state["config"])
-    fixed = ("data", "model", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
-             "scheduler", "val_split", "patience", "seed", "data_dir", "target", "labels",
-             "image_size", "clip_grad_norm")
-    given = [f"--{k.replace('_', '-')}" for k in fixed if getattr(args, k, None) is not None]
-    if given or args.model_arg or args.data_arg:
-        extra = ", ".join(given) or "--model-arg/--data-arg"
-        raise UsageError(f"--resume continues the saved run (data {config['data']}, model "
-                         f"{config['model']}); leave out {extra} (only --epochs, --out, "
-                         "--verbose and --device may change)")
-    if args.epochs is not None:
-        if args.epochs < int(state["epoch"]):
-            raise UsageError(f"--epochs {args.epochs} is below the {state['epoch']} epochs "
-                             "already done in the checkpoint")
-        config["epochs"] = args.epochs
-    return config
 
 
 # ---- commands ---------------------------------------------------------------------------------
@@ -202,38 +98,6 @@ def _supervised_trainer(model, data: TaskData, config: dict, device: str,
     return trainer, loader, val_loader
 
 
-def _launch_argv(args) -> list:
-    """The ``train`` arguments of ``args`` as a command line, without ``--nproc``."""
-    argv = []
-    for key, value in vars(args).items():
-        if key in ("command", "nproc") or value is None or value is False:
-            continue
-        flag = "--" + key.replace("_", "-")
-        if value is True:
-            argv.append(flag)
-        else:
-            for item in value if isinstance(value, list) else [value]:
-                argv += [flag, str(item)]
-    return argv
-
-
-def _launch(args) -> int:
-    """``train --nproc N``: run this command in N processes under ``mpiexec``; its exit status.
-
-    ``python -m mpi4py`` makes an exception on one rank abort the whole job (instead of the other
-    ranks waiting for it forever).
-    """
-    if not distributed.is_available():
-        raise UsageError("--nproc needs mpi4py: pip install 'chainrule[distributed]'")
-    mpiexec = shutil.which("mpiexec")
-    if mpiexec is None:
-        raise UsageError("--nproc needs the mpiexec command of an MPI library on the PATH "
-                         "(pip install 'chainrule[distributed]' brings MPICH's)")
-    command = [mpiexec, "-n", str(args.nproc), sys.executable, "-m", "mpi4py", "-m",
-               "chainrule", "train", *_launch_argv(args)]
-    return subprocess.call(command)
-
-
 def train(args) -> int | None:
     """``chainrule train``: train, report on the test split, save checkpoint, log and curves.
 
@@ -242,12 +106,12 @@ def train(args) -> int | None:
     With ``--nproc N`` the command runs again in N processes under ``mpiexec``, which train
     data-parallel; rank 0 alone writes and prints; the job's exit status is returned.
     """
-    state = _load_checkpoint(args.resume) if args.resume else None
-    config = _resumed_config(args, state) if state else _new_config(args)
+    state = load_checkpoint(args.resume) if args.resume else None
+    config = resumed_config(args, state) if state else new_config(args)
     if args.nproc is not None and args.nproc > 1 and not distributed.is_mpi_launched():
         if model_task(config["model"]) == "generation":
             raise UsageError("model 'gan' trains in one process; leave out --nproc")
-        return _launch(args)  # the arguments were checked here, once
+        return launch(args)  # the arguments were checked here, once
     rank = distributed.rank()
     run = f"{datafiles.run_name(config['data'])}-{config['model']}"
     out = args.out or (os.path.dirname(os.path.abspath(args.resume)) if args.resume else
@@ -259,8 +123,8 @@ def train(args) -> int | None:
         config["task"] = model_task(config["model"]) or data.task
         config["data_info"] = getattr(data, "info", {})
         language.prepare(config, data)
-        config["model_args"] = _model_args(config, data)
-    model = _model(config, fresh=state is None)
+        config["model_args"] = model_args(config, data)
+    model = build_model(config, fresh=state is None)
     if distributed.world_size() > 1:  # BatchNorm over the global batch, as in one process
         model = cr.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     generation = config["task"] == "generation"
@@ -326,15 +190,6 @@ def _report(trainer: Trainer, data: TaskData, config: dict) -> None:
         print(format_confusion_matrix(matrix, data.class_names or None))
 
 
-def _rebuild(path: str):
-    state = _load_checkpoint(path)
-    config = state["config"]
-    model = _model(config)
-    model.load_state_dict(state["model"])
-    model.eval()
-    return model, config
-
-
 def _test_data(args, config: dict) -> TaskData:
     """The dataset of ``--data`` (default: the checkpoint's), checked against the model."""
     name = args.data or config["data"]
@@ -362,7 +217,7 @@ def _test_data(args, config: dict) -> TaskData:
 def evaluate(args) -> None:
     """``chainrule evaluate CKPT``: loss, metrics and confusion matrix on a test split (for a
     GAN: its losses and D's mean outputs on test and generated samples)."""
-    model, config = _rebuild(args.checkpoint)
+    model, config = rebuild(args.checkpoint)
     data = _test_data(args, config)
     if config["task"] == "generation":
         generative.report_gan(model, data, config)
@@ -406,7 +261,7 @@ def predict(args) -> None:
             and args.data is None:
         raise UsageError("one of the arguments --input --samples is required (--generate N for "
                          "a language model)")
-    model, config = _rebuild(args.checkpoint)
+    model, config = rebuild(args.checkpoint)
     task, in_shape = config["task"], tuple(config["model_args"]["in_shape"])
     if args.generate is not None or task == "language":
         return language.generate(args, model, config)
@@ -468,7 +323,7 @@ def inspect(args) -> None:
     (Hessian eigenvalues and trace, eigenvalue density, gradient flow, loss landscape)."""
     from chainrule.analysis.report import inspect_model
 
-    model, config = _rebuild(args.checkpoint)
+    model, config = rebuild(args.checkpoint)
     if config["task"] == "generation":
         raise UsageError("inspect needs one loss of (input, target) pairs; the two "
                          "adversarial losses of a GAN are not supported")

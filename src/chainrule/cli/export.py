@@ -15,7 +15,7 @@ import numpy as np
 
 import chainrule as cr
 from chainrule.cli import UsageError
-from chainrule.cli.commands import _rebuild
+from chainrule.cli.checkpoints import rebuild
 
 
 def example_input(model, config: dict) -> tuple:
@@ -54,7 +54,7 @@ def export(args) -> None:
     folder = os.path.dirname(os.path.abspath(args.onnx))
     if not os.path.isdir(folder):
         raise UsageError(f"the folder of --onnx {args.onnx!r} does not exist")
-    model, config = _rebuild(args.checkpoint)
+    model, config = rebuild(args.checkpoint)
     example, axes = example_input(model, config)
     dynamic = None if args.static_batch else {"input": axes, "output": axes}
     proto = onnx_export(model, example, args.onnx, input_names=["input"],

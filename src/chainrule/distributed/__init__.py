@@ -41,6 +41,7 @@ from chainrule.distributed.collectives import (  # noqa: F401
     broadcast,
 )
 from chainrule.distributed.world import (  # noqa: F401
+    destroy,
     init,
     is_available,
     is_initialized,
@@ -50,13 +51,28 @@ from chainrule.distributed.world import (  # noqa: F401
 )
 
 
-def init_process_group(backend: str = "mpi", **kwargs) -> None:
-    """PyTorch's name for :func:`init`; only the ``"mpi"`` backend exists here (the rank and
-    world size come from the MPI launcher, not from arguments)."""
-    if backend != "mpi":
-        raise ValueError(f"init_process_group: chainrule communicates through MPI only, got "
-                         f"backend={backend!r}; launch with mpiexec")
+def init_process_group(backend: str = "mpi", rank: int | None = None,
+                       world_size: int | None = None, **kwargs) -> None:
+    """PyTorch's name for :func:`init`. Communication goes through MPI: ``"gloo"`` (PyTorch's
+    CPU backend) is accepted, so CPU scripts run unchanged, and means the same collectives over
+    MPI; ``"nccl"`` is refused. The rank and world size come from the MPI launcher: ``rank``
+    and ``world_size``, when given, must agree with it (``init_method`` and the other PyTorch
+    arguments are not needed and are ignored)."""
+    if backend not in ("mpi", "gloo"):
+        raise ValueError(f"init_process_group: chainrule communicates through MPI ('mpi', or "
+                         f"'gloo' for PyTorch's CPU scripts), got backend={backend!r}; launch "
+                         "with mpiexec")
     init()
+    for name, given, actual in (("rank", rank, get_rank()),
+                                ("world_size", world_size, get_world_size())):
+        if given is not None and given != actual:
+            raise ValueError(f"init_process_group: {name}={given} but the MPI launcher gives "
+                             f"{name} {actual}; start the script with mpiexec -n N")
+
+
+def destroy_process_group() -> None:
+    """PyTorch's name for :func:`destroy`."""
+    destroy()
 
 
 def get_rank() -> int:
@@ -69,6 +85,7 @@ def get_world_size() -> int:
     return world_size()
 
 
-__all__ = ["init", "init_process_group", "is_initialized", "is_available", "is_mpi_launched",
-           "rank", "get_rank", "world_size", "get_world_size", "ReduceOp", "all_reduce",
-           "broadcast", "barrier", "all_gather_object", "functional"]
+__all__ = ["init", "init_process_group", "destroy", "destroy_process_group", "is_initialized",
+           "is_available", "is_mpi_launched", "rank", "get_rank", "world_size",
+           "get_world_size", "ReduceOp", "all_reduce", "broadcast", "barrier",
+           "all_gather_object", "functional"]

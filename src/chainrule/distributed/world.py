@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 __all__ = ["init", "is_initialized", "is_mpi_launched", "is_available", "rank", "world_size",
-           "communicator"]
+           "communicator", "destroy"]
 
 # Set by MPI launchers in every process they start (MPICH's Hydra sets the first three).
 LAUNCH_VARIABLES = ("PMI_SIZE", "PMI_RANK", "MPI_LOCALNRANKS", "OMPI_COMM_WORLD_SIZE",
@@ -58,6 +58,13 @@ def init() -> None:
                               "install 'chainrule[distributed]'") from None
         _state["comm"] = MPI.COMM_WORLD
     _state["initialized"] = True
+
+
+def destroy() -> None:
+    """Leave the world (PyTorch's ``destroy_process_group``): :func:`is_initialized` is False
+    again until the next :func:`init`. MPI itself is finalised by mpi4py when the process
+    exits, so a later :func:`init` in the same process joins the same world again."""
+    _state["initialized"], _state["comm"] = False, None
 
 
 def is_initialized() -> bool:

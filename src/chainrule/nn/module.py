@@ -8,41 +8,23 @@ PyTorch ``state_dict`` converted to arrays loads into the chainrule model and ba
 
 from __future__ import annotations
 
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 
 import numpy as np
 
-from chainrule import backend
-from chainrule.autograd.mode import no_grad
 from chainrule.creation import from_numpy
+from chainrule.nn.conversion import module_to
 from chainrule.nn.hooks import RemovableHandle, call_with_hooks
 from chainrule.nn.parameter import Parameter
+from chainrule.nn.state_dict import (  # noqa: F401  (IncompatibleKeys, StateDictError: re-exported)
+    IncompatibleKeys,
+    StateDictError,
+    collect_state_dict,
+    load_state_dict_into,
+)
+from chainrule.nn.summary import count_parameters, module_repr
+from chainrule.nn.summary import summary as summarize
 from chainrule.tensor import Tensor
-
-
-class IncompatibleKeys(namedtuple("IncompatibleKeys",
-                                  ["missing_keys", "unexpected_keys", "mismatched_keys"])):
-    """What :meth:`Module.load_state_dict` could not load.
-
-    ``missing_keys``: in the model, not in the state dict; ``unexpected_keys``: in the state
-    dict, not in the model; ``mismatched_keys``: in both with different shapes (as strings
-    ``"name: checkpoint (3, 4) != model (4, 3)"``).
-    """
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        if not any(self):
-            return "<All keys matched successfully>"
-        return super().__repr__()
-
-
-class StateDictError(RuntimeError):
-    """Raised by ``load_state_dict(strict=True)``; carries the three lists as attributes."""
-
-    def __init__(self, message, keys: IncompatibleKeys):
-        super().__init__(message)
-        self.missing_keys, self.unexpected_keys, self.mismatched_keys = keys
 
 
 class Module:
@@ -366,16 +348,7 @@ class Module:
         Values are Tensors sharing memory with the model (detached unless ``keep_vars``).
         The order is PyTorch's: a module's own parameters, its buffers, then its children.
         """
-        out = OrderedDict() if destination is None else destination
-        for mod_name, mod in self.named_modules(prefix=prefix.rstrip(".")):
-            base = f"{mod_name}." if mod_name else ""
-            for name, p in mod._parameters.items():
-                if p is not None:
-                    out[base + name] = p if keep_vars else p.detach()
-            for name, b in mod._buffers.items():
-                if b is not None and name not in mod._non_persistent:
-                    out[base + name] = b if keep_vars else b.detach()
-        return out
+        return collect_state_dict(self, destination, prefix, keep_vars)
 
     def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
         """Copy parameters and buffers from ``state_dict`` into this module.
@@ -393,48 +366,9 @@ class Module:
         Returns:
             ``IncompatibleKeys(missing_keys, unexpected_keys, mismatched_keys)``.
         """
-        own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        mismatched, ready = [], []
-        for key, target in own.items():
-            if key not in state_dict:
-                continue
-            value = state_dict[key]
-            array = value.data if isinstance(value, Tensor) else np.asarray(value)
-            if tuple(array.shape) != target.shape:
-                mismatched.append(f"{key}: checkpoint {tuple(array.shape)} != model "
-                                  f"{target.shape}")
-            else:
-                ready.append((target, array))
-        keys = IncompatibleKeys(missing, unexpected, mismatched)
-        if strict and any(keys):
-            lines = [f"Error(s) in loading state_dict for {type(self).__name__}:"]
-            for label, items in (("Missing key(s)", missing), ("Unexpected key(s)", unexpected),
-                                 ("Size mismatch", mismatched)):
-                if items:
-                    lines.append(f"  {label}: " + ", ".join(repr(k) for k in items))
-            raise StateDictError("\n".join(lines), keys)
-        with no_grad():
-            for target, array in ready:
-                if backend.is_gpu_array(target.data) or backend.is_gpu_array(array):
-                    array = backend.to_device(array, target.device)
-                target.data[...] = array.astype(target.dtype, copy=False)
-                target._version += 1
-        return keys
+        return load_state_dict_into(self, state_dict, strict)
 
     # ---- dtype and device ---------------------------------------------------------------------
-    def _convert(self, fn) -> Module:
-        for m in self.modules():
-            for table in (m._parameters, m._buffers):
-                for t in table.values():
-                    if t is None:
-                        continue
-                    t.data = fn(t.data)
-                    if t.grad is not None:
-                        t.grad = from_numpy(fn(t.grad.data))
-        return self
-
     def to(self, *args, **kwargs) -> Module:
         """Convert floating parameters and buffers to a dtype and/or move all to a device.
 
@@ -443,25 +377,7 @@ class Module:
         before the call still updates them. Integer buffers (``num_batches_tracked``) keep
         their dtype.
         """
-        dtype, device = kwargs.get("dtype"), kwargs.get("device")
-        for a in args:
-            if isinstance(a, (str, backend.device)):
-                device = a
-            else:
-                dtype = a
-        if dtype is not None:
-            dtype = np.dtype(dtype)
-            if dtype.kind != "f":
-                raise TypeError(f"Module.to: only floating dtypes are supported, got {dtype}")
-
-        def convert(array):
-            if device is not None:
-                array = backend.to_device(array, device)
-            if dtype is not None and array.dtype.kind == "f" and array.dtype != dtype:
-                array = array.astype(dtype)
-            return array
-
-        return self._convert(convert)
+        return module_to(self, *args, **kwargs)
 
     def double(self) -> Module:
         """Convert floating parameters and buffers to float64."""
@@ -489,26 +405,15 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = []
-        for name, m in self._modules.items():
-            child = repr(m).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {child}")
-        extra = self.extra_repr()
-        if not lines:
-            return f"{type(self).__name__}({extra})"
-        head = f"{type(self).__name__}(" + (f"\n  {extra}" if extra else "")
-        return head + "\n" + "\n".join(lines) + "\n)"
+        return module_repr(self)
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         """The number of scalar parameters (each shared parameter counted once)."""
-        return int(sum(p.data.size for p in self.parameters()
-                       if p.requires_grad or not trainable_only))
+        return count_parameters(self, trainable_only)
 
     def summary(self, input_shape=None, dtype=None, print_fn=print):
         """Print a table of layers, output shapes and parameter counts, and return it.
 
         See :func:`chainrule.nn.summary.summary`.
         """
-        from chainrule.nn.summary import summary
-
-        return summary(self, input_shape, dtype=dtype, print_fn=print_fn)
+        return summarize(self, input_shape, dtype=dtype, print_fn=print_fn)

@@ -52,8 +52,8 @@ def _tensors(value) -> list:
 def _reachable_leaves(output) -> set:
     """ids of the leaf Tensors that the graph of ``output`` depends on (an iterative walk)."""
     tensors = _tensors(output)
-    leaves = {id(t) for t in tensors if t._node is None}
-    stack, seen = [t._node for t in tensors if t._node is not None], set()
+    leaves = {id(t) for t in tensors if t.grad_fn is None}
+    stack, seen = [t.grad_fn for t in tensors if t.grad_fn is not None], set()
     while stack:
         node = stack.pop()
         if id(node) in seen or node.edges is None:

@@ -1,7 +1,8 @@
 """A model summary: each layer, its output shape and its parameter count, with totals.
 
 A layer y = W x + b from n inputs to m neurons has (n + 1) m parameters (n + 1 per neuron); a
-network's total is the sum over its layers.
+network's total is the sum over its layers. The shorter descriptions of a Module, its ``repr``
+and :meth:`~chainrule.nn.Module.num_parameters`, are here too.
 """
 
 from __future__ import annotations
@@ -120,3 +121,31 @@ def summary(model, input_shape=None, dtype=None, print_fn=print) -> ModelSummary
     if print_fn is not None:
         print_fn(str(result))
     return result
+
+
+def count_parameters(model, trainable_only: bool = False) -> int:
+    """The number of scalar parameters of ``model`` (each shared parameter counted once), only
+    those with ``requires_grad`` if ``trainable_only``: :meth:`Module.num_parameters`."""
+    return int(sum(p.data.size for p in model.parameters()
+                   if p.requires_grad or not trainable_only))
+
+
+def module_repr(model) -> str:
+    """``repr(model)``: its type and ``extra_repr()``, then each child's repr, indented.
+
+    Example:
+        >>> print(nn.Sequential(nn.Linear(3, 4), nn.Tanh()))
+        Sequential(
+          (0): Linear(in_features=3, out_features=4, bias=True)
+          (1): Tanh()
+        )
+    """
+    lines = []
+    for name, m in model._modules.items():
+        child = repr(m).replace("\n", "\n  ")
+        lines.append(f"  ({name}): {child}")
+    extra = model.extra_repr()
+    if not lines:
+        return f"{type(model).__name__}({extra})"
+    head = f"{type(model).__name__}(" + (f"\n  {extra}" if extra else "")
+    return head + "\n" + "\n".join(lines) + "\n)"

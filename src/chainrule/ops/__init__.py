@@ -1,12 +1,14 @@
 """Differentiable operations: the only place where forward/backward pairs live.
 
-``elementwise``, ``unary``, ``reduce``, ``movement`` and ``linalg`` hold the primitives (a few
-dozen ``Primitive`` subclasses); every other operation is a composition of them. Each module
-lists in ``__all__`` the ops that ``chainrule`` exports, so a new op is declared in its own
-module only; ``inplace`` declares the in-place Tensor methods (``+=``, ``add_``, ``x[i] = v``).
+``elementwise``, ``unary``, ``reduce``, ``movement``, ``broadcast`` and ``linalg`` hold the
+primitives (a few dozen ``Primitive`` subclasses); every other operation is a composition of them.
+Each module lists in ``__all__`` the ops that ``chainrule`` exports, so a new op is declared in
+its own module only; ``inplace`` declares the in-place Tensor methods (``+=``, ``add_``,
+``x[i] = v``).
 """
 
 from chainrule.ops import (
+    broadcast,
     compare,
     contraction,
     elementwise,
@@ -19,6 +21,7 @@ from chainrule.ops import (
     slicing,
     unary,
 )
+from chainrule.ops.broadcast import *  # noqa: F403
 from chainrule.ops.compare import *  # noqa: F403
 from chainrule.ops.contraction import *  # noqa: F403
 from chainrule.ops.elementwise import *  # noqa: F403
@@ -32,4 +35,4 @@ from chainrule.ops.unary import *  # noqa: F403
 
 __all__ = [*compare.__all__, *elementwise.__all__, *linalg.__all__, *movement.__all__,
            *promotion.__all__, *reduce.__all__, *unary.__all__, *contraction.__all__,
-           *indexing.__all__, *slicing.__all__]
+           *indexing.__all__, *slicing.__all__, *broadcast.__all__]

@@ -13,8 +13,8 @@ import numpy as np
 from chainrule.autograd.function import Primitive
 from chainrule.backend import DEFAULT_FLOAT
 from chainrule.ops import formula as fm
+from chainrule.ops.broadcast import Broadcasting
 from chainrule.ops.formula import formula
-from chainrule.ops.movement import Broadcasting
 from chainrule.ops.promotion import convert, promoted
 from chainrule.tensor import Tensor, tensor_method, wrap
 

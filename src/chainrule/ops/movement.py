@@ -1,7 +1,8 @@
-"""Shape and indexing primitives: reshape, permute, broadcast/sum_to, indexing, cat, pad.
+"""Shape and indexing primitives: reshape, permute, indexing, cat, pad.
 
-``broadcast_to`` and ``sum_to`` are each other's adjoint, as are ``x[index]`` and ``index_add``.
-Everything else (flatten, squeeze, unsqueeze, transpose, expand, stack, split) is composed.
+``x[index]`` and ``index_add`` are each other's adjoint. Everything else (flatten, squeeze,
+unsqueeze, transpose, stack, split, repeat) is composed. Broadcasting (``broadcast_to``,
+``sum_to``, ``expand``) has a module of its own, :mod:`chainrule.ops.broadcast`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import numpy as np
 
 from chainrule.autograd.function import Primitive
 from chainrule.ops import formula as fm
-from chainrule.ops.formula import formula, sum_to_array
+from chainrule.ops.broadcast import broadcast_to
+from chainrule.ops.formula import formula
 from chainrule.tensor import Tensor, _shape_arg, tensor_method
 
 
@@ -42,59 +44,6 @@ class Permute(Primitive):
     @staticmethod
     def backward(ctx, g):
         return fm.permute(g, ctx.inverse), None
-
-
-class BroadcastTo(Primitive):
-    """z = x repeated along broadcast axes ; the gradient is summed back (``sum_to``)."""
-
-    @staticmethod
-    def forward(ctx, x, shape):
-        ctx.in_shape = x.shape
-        return np.broadcast_to(x, shape)
-
-    @staticmethod
-    def backward(ctx, g):
-        return fm.sum_to(g, ctx.in_shape), None
-
-
-class SumTo(Primitive):
-    """z = x summed over broadcast axes down to ``shape`` ; the gradient is broadcast back."""
-
-    @staticmethod
-    def forward(ctx, x, shape):
-        ctx.in_shape = x.shape
-        return sum_to_array(x, shape)
-
-    @staticmethod
-    def backward(ctx, g):
-        return fm.broadcast_to(g, ctx.in_shape), None
-
-
-class Broadcasting(Primitive):
-    """Base of the primitives whose inputs broadcast against each other (``a + b``, ``a @ b``).
-
-    Their backward formulas are written as if the inputs had the output's shape; each gradient
-    is then reduced to its input's shape by ``sum_to``, the adjoint of broadcasting. This is the
-    one place where broadcasting meets backward (the engine checks every gradient's shape).
-    """
-
-    def vjp(self, grad_output, as_tensors: bool) -> tuple:
-        grads = super().vjp(grad_output, as_tensors)
-        return tuple(
-            None if g is None or p is None
-            else fm.sum_to(g, p.data.shape) if g.shape != p.data.shape else g
-            for g, p in zip(grads, self.parents)
-        )
-
-
-def broadcast_array(x, shape):
-    """``x`` broadcast to ``shape`` as a new, writeable array."""
-    # NOTE: filling a new array is several times faster than np.broadcast_to's Python-level
-    # machinery for the small arrays of a training step, and gives a writeable result.
-    out = np.empty(shape, dtype=x.dtype) if isinstance(x, np.ndarray) else \
-        np.broadcast_to(x, shape).copy()
-    out[...] = x
-    return out
 
 
 def _is_basic(index) -> bool:
@@ -313,44 +262,6 @@ def unsqueeze(x, dim):
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
-@tensor_method
-@formula(lambda x, *shape: broadcast_array(x, _shape_arg(shape)))
-def broadcast_to(x, *shape):
-    """Repeat ``x`` along new or size-1 axes, like NumPy broadcasting."""
-    shape = _shape_arg(shape)
-    if shape == x.shape:
-        return x
-    try:
-        return BroadcastTo.apply(x, shape)
-    except ValueError:
-        raise ValueError(f"broadcast_to: shape {x.shape} cannot be broadcast to {shape}") \
-            from None
-
-
-@tensor_method
-def expand(x, *sizes):
-    """PyTorch's ``expand``: broadcast, where -1 keeps a dimension's size."""
-    sizes = _shape_arg(sizes)
-    lead = len(sizes) - x.ndim
-    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-    return broadcast_to(x, shape)
-
-
-@tensor_method
-def expand_as(x, other):
-    return broadcast_to(x, other.shape)
-
-
-@tensor_method
-@formula(sum_to_array)
-def sum_to(x, shape):
-    """Sum over the axes that broadcasting to ``x.shape`` would have added (adjoint of expand)."""
-    shape = tuple(shape)
-    if shape == x.shape:
-        return x
-    return SumTo.apply(x, shape)
-
-
 def index_arrays(index):
     """Replace Tensors inside an index by their arrays."""
     if isinstance(index, Tensor):
@@ -471,8 +382,7 @@ def type_as(x, other):
 
 # The ops that chainrule exports as ``cr.<name>``.
 __all__ = [
-    "broadcast_to", "cat", "chunk", "clone", "concatenate", "contiguous", "expand",
-    "expand_as", "flatten", "getitem", "index_arrays", "pad", "permute", "repeat",
-    "reshape", "reshape_as", "split", "squeeze", "stack", "sum_to", "t", "transpose",
-    "type_as", "unsqueeze", "view", "view_as",
+    "cat", "chunk", "clone", "concatenate", "contiguous", "flatten", "getitem", "index_arrays",
+    "pad", "permute", "repeat", "reshape", "reshape_as", "split", "squeeze", "stack", "t",
+    "transpose", "type_as", "unsqueeze", "view", "view_as",
 ]

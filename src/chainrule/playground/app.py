@@ -101,6 +101,19 @@ async def _serve(websocket: WebSocket, session: Session, requests) -> None:
             await send(await in_engine(session.advance, TRAIN_BUDGET))
 
 
+def _seed(websocket: WebSocket):
+    """The ``?seed=N`` of the connection (the page passes its own address's): repeatable
+    weights and mini-batches; None when absent (fresh randomness), False when malformed."""
+    text = websocket.query_params.get("seed")
+    if text is None:
+        return None
+    return int(text) if text.isdigit() and int(text) < 2 ** 31 else False
+
+
+_GONE = (WebSocketDisconnect, OSError, RuntimeError, anyio.ClosedResourceError,
+         anyio.BrokenResourceError)
+
+
 async def playground_socket(websocket: WebSocket) -> None:
     """One page's connection: its own session, its requests, its frames."""
     state = websocket.app.state
@@ -113,18 +126,26 @@ async def playground_socket(websocket: WebSocket) -> None:
             f"the playground already serves {MAX_SESSIONS} pages; close one and reload")}))
         await websocket.close(code=1013)
         return
+    seed = _seed(websocket)
+    if seed is False:
+        await websocket.send_text(dumps({"type": "error", "message": (
+            "seed in the address must be an integer in [0, 2**31), e.g. ?seed=0")}))
+        await websocket.close(code=1008)
+        return
     state.sessions += 1
     try:
-        session = await in_engine(Session)
+        session = await in_engine(Session, None, seed)
         sender, receiver = anyio.create_memory_object_stream(64)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_read, websocket, sender)
             try:
                 await _serve(websocket, session, receiver)
+            except _GONE:
+                pass  # the page went away while we were sending (caught here, inside the
+                # task group, which would otherwise wrap it in an ExceptionGroup)
             finally:
                 tasks.cancel_scope.cancel()
-    except (WebSocketDisconnect, OSError, RuntimeError, anyio.ClosedResourceError,
-            anyio.BrokenResourceError):
+    except _GONE:
         pass  # the page went away while we were sending
     except Exception:  # noqa: BLE001 - a failing page must not take the server down
         log.exception("playground connection failed")

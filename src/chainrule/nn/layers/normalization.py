@@ -81,8 +81,12 @@ class _BatchNorm(Module):
                 factor = 1.0 / float(self.num_batches_tracked.data)
         use_batch_stats = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if track else None,
-                            self.running_var if track else None, self.weight, self.bias,
+        return self._normalize(input, self.running_mean if track else None,
+                               self.running_var if track else None, use_batch_stats, factor)
+
+    def _normalize(self, input, running_mean, running_var, use_batch_stats, factor):
+        """The normalisation itself (SyncBatchNorm takes the statistics of all ranks)."""
+        return F.batch_norm(input, running_mean, running_var, self.weight, self.bias,
                             use_batch_stats, factor, self.eps)
 
     def extra_repr(self) -> str:

@@ -8,16 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule import creation
 from chainrule import distributed as dist
 from chainrule.creation import from_numpy
 from chainrule.distributed.functional import all_gather
-from chainrule.nn import functional as F
-from chainrule.nn import init
-from chainrule.nn.checks import check_dtype
-from chainrule.nn.layers.normalization import BatchNorm1d, BatchNorm2d
-from chainrule.nn.module import Module
-from chainrule.nn.parameter import Parameter
+from chainrule.nn.layers.normalization import BatchNorm1d, BatchNorm2d, _BatchNorm
 from chainrule.ops import cat
 
 __all__ = ["SyncBatchNorm", "sync_batch_norm"]
@@ -87,7 +81,7 @@ def _channels(t, ndim: int):
     return t if ndim == 2 else t.reshape((1, -1) + (1,) * (ndim - 2))
 
 
-class SyncBatchNorm(Module):
+class SyncBatchNorm(_BatchNorm):
     """Batch normalisation over the global batch of all ranks (PyTorch's ``SyncBatchNorm``).
 
     In training, x_hat = (x - mu) / sqrt(sigma^2 + eps) and y = gamma x_hat + beta with mu and
@@ -115,58 +109,25 @@ class SyncBatchNorm(Module):
         >>> model = nn.parallel.DistributedDataParallel(model)
     """
 
+    _ranks = tuple(range(2, 33))
+    _layout = "(N, C, *)"
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, process_group=None,
                  device=None, dtype=None, *, bias: bool = True):
-        super().__init__()
         if process_group is not None:
             raise ValueError("SyncBatchNorm: only the whole world is supported "
                              "(process_group=None)")
-        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        ones, zeros = (creation.ones(num_features, dtype=dtype, device=device),
-                       creation.zeros(num_features, dtype=dtype, device=device))
-        self.register_parameter("weight", Parameter(ones.clone()) if affine else None)
-        self.register_parameter("bias", Parameter(zeros.clone()) if affine and bias else None)
-        for name, value in (("running_mean", zeros), ("running_var", ones),
-                            ("num_batches_tracked", creation.tensor(0, dtype=np.int64))):
-            self.register_buffer(name, value if track_running_stats else None)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype,
+                         bias=bias)
+        if device is not None:
+            self.to(device)
 
-    def reset_running_stats(self) -> None:
-        """Running mean 0, running variance 1, no batches seen."""
-        if self.track_running_stats:
-            init.zeros_(self.running_mean)
-            init.ones_(self.running_var)
-            init.zeros_(self.num_batches_tracked)
-
-    def reset_parameters(self) -> None:
-        """gamma = 1, beta = 0, and fresh running statistics."""
-        self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
-
-    def forward(self, input):
-        if input.ndim < 2 or input.shape[1] != self.num_features:
-            raise ValueError(f"SyncBatchNorm(num_features={self.num_features}): expected an "
-                             f"(N, {self.num_features}, *) input, got shape {tuple(input.shape)}")
-        if self.weight is not None:
-            check_dtype(self, input, self.weight)
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
-            if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.data)
-        use_batch_stats = self.training or self.running_mean is None
-        track = not self.training or self.track_running_stats
-        running_mean = self.running_mean if track else None
-        running_var = self.running_var if track else None
+    def _normalize(self, input, running_mean, running_var, use_batch_stats, factor):
         if use_batch_stats and dist.world_size() > 1:
             return sync_batch_norm(input, running_mean, running_var, self.weight, self.bias,
                                    factor, self.eps)
-        return F.batch_norm(input, running_mean, running_var, self.weight, self.bias,
-                            use_batch_stats, factor, self.eps)
+        return super()._normalize(input, running_mean, running_var, use_batch_stats, factor)
 
     @classmethod
     def convert_sync_batchnorm(cls, module, process_group=None):
@@ -189,8 +150,3 @@ class SyncBatchNorm(Module):
             if converted is not child:
                 setattr(module, name, converted)
         return module
-
-    def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")

@@ -53,7 +53,10 @@ const handlers = {
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${location.host}/ws`);
+  // ?seed=N in the page's address makes its weights and mini-batches repeatable
+  const seed = new URLSearchParams(location.search).get("seed");
+  const query = seed === null ? "" : `?seed=${encodeURIComponent(seed)}`;
+  socket = new WebSocket(`${scheme}://${location.host}/ws${query}`);
   socket.onopen = () => {
     $("status").textContent = "connected";
     $("status").className = "status live";
