@@ -189,7 +189,7 @@ def _batch_norm(obs, frame):
 def _running_stats(mean, var, momentum, n, c, counter, live):
     """The update ``batch_norm`` makes in training, from the replayed batch statistics."""
 
-    # NOTE: the expressions of nn.functional_norm.batch_norm (and of _BatchNorm.forward for the
+    # NOTE: the expressions of nn.functional_norm.batch_norm (and of BatchNormBase.forward for the
     # counter), for the same rounding; the first replay checks them against eager execution.
     def update(batch_mean, batch_var):
         factor = momentum
@@ -236,7 +236,7 @@ def _made(obs, frame):
 def _watch_table() -> dict:
     """The code objects the observer watches: ``{code: handler(observer, frame)}``."""
     from chainrule.nn import functional, functional_norm, module, utils
-    from chainrule.nn.layers.normalization import _BatchNorm
+    from chainrule.nn.layers.normalization import BatchNormBase
     from chainrule.ops import compare, elementwise, reduce, unary
     from chainrule.optim.lr_scheduler import LRScheduler
     from chainrule.optim.optimizer import Optimizer
@@ -266,7 +266,7 @@ def _watch_table() -> dict:
     for name, read in reads.items():
         table[getattr(Tensor, name).__code__] = _read(name, read)
     table[module.Module.__call__.__code__] = _module_call
-    table[_BatchNorm.forward.__code__] = _norm_module
+    table[BatchNormBase.forward.__code__] = _norm_module
     table[functional_norm.batch_norm.__code__] = _batch_norm
     table[wrap.__code__] = _made
     return table

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import backend
-from chainrule.tensor import ARRAY_TYPES, Tensor, _shape_arg, wrap
+from chainrule.tensor import ARRAY_TYPES, Tensor, shape_arg, wrap
 
 
 def to_array(data, dtype=None, copy=False):
@@ -75,7 +75,7 @@ def _dtype(dtype):
 
 
 def _filled(fill, shape, dtype, device, requires_grad):
-    return _placed(fill(_shape_arg(shape), dtype=_dtype(dtype)), device, requires_grad)
+    return _placed(fill(shape_arg(shape), dtype=_dtype(dtype)), device, requires_grad)
 
 
 def zeros(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -95,7 +95,7 @@ def empty(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 def full(shape, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor filled with ``fill_value``."""
-    return _placed(np.full(_shape_arg((shape,)), fill_value, dtype=_dtype(dtype)), device,
+    return _placed(np.full(shape_arg((shape,)), fill_value, dtype=_dtype(dtype)), device,
                    requires_grad)
 
 
@@ -142,7 +142,7 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 def _random(draw, shape, dtype, device, requires_grad, generator):
     gen = generator or backend.default_generator()
-    arr = draw(gen, _shape_arg(shape)).astype(_dtype(dtype), copy=False)
+    arr = draw(gen, shape_arg(shape)).astype(_dtype(dtype), copy=False)
     return _placed(arr, device, requires_grad)
 
 
@@ -163,7 +163,7 @@ def randint(low, high=None, size=(), dtype=None, device=None, generator=None) ->
     if high is None:
         low, high = 0, low
     gen = generator or backend.default_generator()
-    return _placed(gen.integers(low, high, size=_shape_arg((size,)),
+    return _placed(gen.integers(low, high, size=shape_arg((size,)),
                                 dtype=np.dtype(dtype or np.int64)), device)
 
 

@@ -75,7 +75,7 @@ def tensor_method(op, name=None):
     return op
 
 
-def _shape_arg(shape):
+def shape_arg(shape):
     """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])

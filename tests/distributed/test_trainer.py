@@ -109,3 +109,9 @@ def test_nproc_without_mpiexec_is_a_clear_error(monkeypatch, capsys, tmp_path):
 def test_nproc_refuses_the_gan(capsys):
     assert main(["train", "--data", "moons", "--model", "gan", "--nproc", "2"]) == 2
     assert "trains in one process" in capsys.readouterr().err
+
+
+def test_partial_batches_buffers_clipping_eval_mode_and_a_sampler_loader(launch):
+    """A last batch smaller than the world with SyncBatchNorm (and with clipping) neither hangs
+    nor lets the replicas drift; DDP averages in eval(); a DistributedSampler loader is refused."""
+    assert "edges ok" in launch(3, "trainer_edges.py", timeout=60).stdout

@@ -53,6 +53,24 @@ def test_a_subclass_with_its_own_forward_is_refused_and_one_without_is_converted
     check(Renamed(3, 2), lambda n: cr.randn(n, 3))
 
 
+class ShiftedNorm(nn.BatchNorm1d):
+    """Keeps BatchNorm's forward but changes a helper it calls: not BatchNorm any more."""
+
+    def _normalize(self, input, *args):
+        return super()._normalize(input, *args) + 1.0
+
+
+def test_a_subclass_that_overrides_a_helper_is_refused_and_sync_batchnorm_converts(tmp_path,
+                                                                                    check):
+    with pytest.raises(chainrule.onnx.UnsupportedModuleError, match="ShiftedNorm"):
+        cr.onnx.export(nn.Sequential(nn.Linear(3, 4), ShiftedNorm(4)), cr.randn(2, 3),
+                       tmp_path / "m.onnx")
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.SyncBatchNorm(4))
+    model(cr.randn(8, 3))  # running statistics away from 0 and 1
+    check(model, lambda n: cr.randn(n, 3))
+
+
 def test_containers_without_forward_are_refused(tmp_path):
     with pytest.raises(chainrule.onnx.UnsupportedModuleError, match="ModuleList"):
         cr.onnx.export(nn.ModuleList([nn.ReLU()]), cr.randn(2, 3), tmp_path / "m.onnx")

@@ -139,14 +139,16 @@ class DistributedDataParallel(Module):
 
     # ---- forward ------------------------------------------------------------------------------
     def forward(self, *inputs, **kwargs):
-        """``module(*inputs, **kwargs)``; in training, buffers are broadcast first and the
-        parameters' hooks armed for the backward pass that follows."""
+        """``module(*inputs, **kwargs)``; in training, buffers are broadcast first; whenever a
+        graph is recorded, the parameters' hooks are armed for the backward pass that follows."""
         self._check_last_backward()
-        training = self._world > 1 and is_grad_enabled() and self.module.training
-        if training and self.broadcast_buffers:
+        # NOTE: as PyTorch's, gradients are averaged whenever a graph is recorded, in eval()
+        # mode too (a frozen BatchNorm); buffers are broadcast in training only.
+        syncing = self._world > 1 and is_grad_enabled()
+        if syncing and self.module.training and self.broadcast_buffers:
             self.sync_buffers()
         output = self.module(*inputs, **kwargs)
-        if training and self.require_backward_grad_sync:
+        if syncing and self.require_backward_grad_sync:
             params = [p for p in self._synced if p.requires_grad]
             if self.find_unused_parameters:
                 reachable = _reachable_leaves(output)

@@ -36,7 +36,7 @@ def _affine(g, y, module, ndim: int) -> str:
     return y
 
 
-@register(nn.BatchNorm1d, nn.BatchNorm2d)
+@register(nn.BatchNorm1d, nn.BatchNorm2d, nn.SyncBatchNorm)  # SyncBatchNorm: BatchNorm in eval
 def batch_norm(g, module, x):
     """y = gamma (x - mu) / sqrt(sigma^2 + eps) + beta with the running mu and sigma^2:
     BatchNormalization (batch statistics when the module keeps none)."""

@@ -69,19 +69,26 @@ def supported_modules() -> list:
     return sorted({cls.__name__ for cls in CONVERTERS})
 
 
+def _own_methods(cls) -> list:
+    """The functions ``cls`` defines itself, apart from construction and description."""
+    return [name for name, value in vars(cls).items() if callable(value)
+            and not isinstance(value, type) and name not in ("__init__", "extra_repr")]
+
+
 def find(module, where: str = "") -> tuple:
     """The ``(converter, reference)`` of ``module``, or :class:`UnsupportedModuleError`.
 
-    The converter of a base class applies only while the subclass keeps its ``forward``: a
-    subclass that computes something else must register its own.
+    The converter of a base class applies only to a subclass that adds no method of its own
+    between them (``__init__`` and ``extra_repr`` aside): one that overrides ``forward`` or a
+    helper ``forward`` calls may compute something else, and must register its own.
     """
     _load()
     cls = type(module)
     if cls in CONVERTERS:
         return CONVERTERS[cls]
-    for base in cls.__mro__[1:]:
+    for i, base in enumerate(cls.__mro__[1:], 1):
         if base in CONVERTERS:
-            if getattr(cls, "forward", None) is getattr(base, "forward", None):
+            if not any(_own_methods(k) for k in cls.__mro__[:i]):
                 return CONVERTERS[base]
             break
     place = f" (at {where!r})" if where else ""

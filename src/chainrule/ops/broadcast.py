@@ -13,7 +13,7 @@ import numpy as np
 from chainrule.autograd.function import Primitive
 from chainrule.ops import formula as fm
 from chainrule.ops.formula import formula, sum_to_array
-from chainrule.tensor import _shape_arg, tensor_method
+from chainrule.tensor import shape_arg, tensor_method
 
 
 class BroadcastTo(Primitive):
@@ -71,10 +71,10 @@ def broadcast_array(x, shape):
 
 # ---- functions -------------------------------------------------------------------------------
 @tensor_method
-@formula(lambda x, *shape: broadcast_array(x, _shape_arg(shape)))
+@formula(lambda x, *shape: broadcast_array(x, shape_arg(shape)))
 def broadcast_to(x, *shape):
     """Repeat ``x`` along new or size-1 axes, like NumPy broadcasting."""
-    shape = _shape_arg(shape)
+    shape = shape_arg(shape)
     if shape == x.shape:
         return x
     try:
@@ -87,7 +87,7 @@ def broadcast_to(x, *shape):
 @tensor_method
 def expand(x, *sizes):
     """PyTorch's ``expand``: broadcast, where -1 keeps a dimension's size."""
-    sizes = _shape_arg(sizes)
+    sizes = shape_arg(sizes)
     lead = len(sizes) - x.ndim
     shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
     return broadcast_to(x, shape)

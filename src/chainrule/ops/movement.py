@@ -13,7 +13,7 @@ from chainrule.autograd.function import Primitive
 from chainrule.ops import formula as fm
 from chainrule.ops.broadcast import broadcast_to
 from chainrule.ops.formula import formula
-from chainrule.tensor import Tensor, _shape_arg, tensor_method
+from chainrule.tensor import Tensor, shape_arg, tensor_method
 
 
 class Reshape(Primitive):
@@ -174,10 +174,10 @@ class Pad(Primitive):
 
 # ---- functions -------------------------------------------------------------------------------
 @tensor_method
-@formula(lambda x, *shape: x.reshape(_shape_arg(shape)))
+@formula(lambda x, *shape: x.reshape(shape_arg(shape)))
 def reshape(x, *shape):
     """The same elements in a new shape (one dimension may be -1)."""
-    shape = _shape_arg(shape)
+    shape = shape_arg(shape)
     if shape == x.shape:
         return x
     return Reshape.apply(x, shape)
@@ -205,10 +205,10 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 
 @tensor_method
-@formula(lambda x, *dims: x.transpose(_shape_arg(dims)))
+@formula(lambda x, *dims: x.transpose(shape_arg(dims)))
 def permute(x, *dims):
     """Reorder the axes: ``x.permute(2, 0, 1)``."""
-    dims = _shape_arg(dims)
+    dims = shape_arg(dims)
     if len(dims) != x.ndim:
         raise ValueError(f"permute: {len(dims)} dims given for a tensor of shape {x.shape}")
     dims = tuple(_axis(d, x.ndim, "permute") for d in dims)
@@ -352,7 +352,7 @@ def pad(x, pad, mode="constant", value=0.0):
 @tensor_method
 def repeat(x, *sizes):
     """Tile the tensor ``sizes[i]`` times along each axis (PyTorch's ``repeat``)."""
-    sizes = _shape_arg(sizes)
+    sizes = shape_arg(sizes)
     lead = len(sizes) - x.ndim
     x = reshape(x, (1,) * lead + x.shape)
     inter = []

@@ -107,7 +107,7 @@ def _seed(websocket: WebSocket):
     text = websocket.query_params.get("seed")
     if text is None:
         return None
-    return int(text) if text.isdigit() and int(text) < 2 ** 31 else False
+    return int(text) if text.isascii() and text.isdigit() and int(text) < 2 ** 31 else False
 
 
 _GONE = (WebSocketDisconnect, OSError, RuntimeError, anyio.ClosedResourceError,

@@ -106,8 +106,13 @@ class DataParallel:
     """
 
     def __init__(self, trainer):
+        from chainrule.data.distributed import DistributedSampler
         from chainrule.nn.parallel import DistributedDataParallel  # nn sits above train
 
+        if isinstance(getattr(trainer.train_loader, "sampler", None), DistributedSampler):
+            raise ValueError("Trainer.fit shards every batch over the ranks itself under "
+                             "mpiexec: give it a DataLoader without DistributedSampler (the "
+                             "same loader on every rank)")
         self.rank, self.size = dist.rank(), dist.world_size()
         self.ddp = DistributedDataParallel(trainer.model)
         self.ddp.register_forward_hook(self._weigh_output)
@@ -130,16 +135,17 @@ class DataParallel:
         return _rows(batch, lo, hi), (hi - lo) * self.size / b
 
     def train_step(self, trainer, batch, logs: dict) -> dict:
-        """``trainer.train_step`` on this rank's shard, through the DDP wrapper; a rank without
-        rows takes the same optimiser step with the others' averaged gradients."""
+        """``trainer.train_step`` on this rank's shard, through the DDP wrapper.
+
+        A batch with fewer rows than ranks (a last, partial batch) is skipped on every rank:
+        a rank without rows could not take part in the collectives of the forward pass
+        (buffer broadcast, SyncBatchNorm) nor in what ``update_step`` adds (clipping).
+        """
+        if batch_len(split_batch(batch)[0]) < self.size:
+            return logs
         part, self.weight = self.shard(batch)
         key = int(backend.default_generator().integers(2 ** 63))  # the same on every rank
         after = backend.get_rng_state()
-        if part is None:
-            trainer.optimizer.zero_grad()
-            self.ddp.reduce_gradients()
-            trainer.optimizer.step()
-            return logs
         backend.set_rng_state(np.random.default_rng([key, self.rank]).bit_generator.state)
         trainer._step_model = self.ddp
         try:

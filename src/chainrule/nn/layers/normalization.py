@@ -13,8 +13,9 @@ from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 
 
-class _BatchNorm(Module):
-    """Shared code of BatchNorm1d and BatchNorm2d (they differ only in the accepted ranks)."""
+class BatchNormBase(Module):
+    """Shared code of BatchNorm1d, BatchNorm2d and SyncBatchNorm (they differ in the accepted
+    ranks, and SyncBatchNorm in where its batch statistics come from)."""
 
     _ranks: tuple = ()
     _layout: str = ""
@@ -95,7 +96,7 @@ class _BatchNorm(Module):
                 f"track_running_stats={self.track_running_stats}")
 
 
-class BatchNorm1d(_BatchNorm):
+class BatchNorm1d(BatchNormBase):
     """Batch normalisation of (N, C) or (N, C, L) inputs, per channel C.
 
     x_hat = (x - mu_B) / sqrt(sigma_B^2 + eps), y = gamma x_hat + beta, with mu_B and sigma_B^2
@@ -124,7 +125,7 @@ class BatchNorm1d(_BatchNorm):
     _layout = "(N, C) or (N, C, L)"
 
 
-class BatchNorm2d(_BatchNorm):
+class BatchNorm2d(BatchNormBase):
     """Batch normalisation of (N, C, H, W) images, per channel; see :class:`BatchNorm1d`."""
 
     _ranks = (4,)

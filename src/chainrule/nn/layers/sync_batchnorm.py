@@ -11,7 +11,7 @@ import numpy as np
 from chainrule import distributed as dist
 from chainrule.creation import from_numpy
 from chainrule.distributed.functional import all_gather
-from chainrule.nn.layers.normalization import BatchNorm1d, BatchNorm2d, _BatchNorm
+from chainrule.nn.layers.normalization import BatchNorm1d, BatchNorm2d, BatchNormBase
 from chainrule.ops import cat
 
 __all__ = ["SyncBatchNorm", "sync_batch_norm"]
@@ -81,7 +81,7 @@ def _channels(t, ndim: int):
     return t if ndim == 2 else t.reshape((1, -1) + (1,) * (ndim - 2))
 
 
-class SyncBatchNorm(_BatchNorm):
+class SyncBatchNorm(BatchNormBase):
     """Batch normalisation over the global batch of all ranks (PyTorch's ``SyncBatchNorm``).
 
     In training, x_hat = (x - mu) / sqrt(sigma^2 + eps) and y = gamma x_hat + beta with mu and

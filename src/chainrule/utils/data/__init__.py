@@ -10,8 +10,8 @@ copy), so ``cr.utils.data.DataLoader is cr.data.DataLoader`` and code written fo
     ...     ...
 
 Differences from PyTorch: ``generator`` is a ``numpy.random.Generator`` (or pass ``seed=``);
-batches are loaded in the main process, so there is no ``num_workers``, ``sampler`` or
-``pin_memory`` argument.
+batches are loaded in the main process, so there is no ``num_workers`` or ``pin_memory``
+argument (``sampler=`` is there, e.g. a ``DistributedSampler``).
 """
 
 from chainrule.data import (  # noqa: F401
