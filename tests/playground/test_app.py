@@ -137,3 +137,13 @@ def test_a_seed_in_the_address_makes_a_session_repeatable(client, receive, ask):
     with client.websocket_connect("/ws?seed=oops") as ws:
         message = json.loads(ws.receive_text())
         assert message["type"] == "error" and "seed in the address" in message["message"]
+
+
+def test_served_on_this_machine_only_requests_for_it_are_answered():
+    from chainrule.playground.app import create_app
+
+    TestClient = pytest.importorskip("starlette.testclient").TestClient
+    with TestClient(create_app(local_only=True), base_url="http://127.0.0.1:8000") as local:
+        assert local.get("/").status_code == 200
+    with TestClient(create_app(local_only=True), base_url="http://evil.example:8000") as other:
+        assert other.get("/").status_code == 400  # a rebound name: refused

@@ -71,6 +71,7 @@ def playground(args) -> None:
               file=sys.stderr)
     if args.open:
         threading.Timer(0.5, webbrowser.open, (url,)).start()
-    config = uvicorn.Config(create_app(), host=args.host, port=port, log_level="warning",
-                            ws="auto")
+    local = args.host in ("127.0.0.1", "localhost")
+    config = uvicorn.Config(create_app(local_only=local), host=args.host, port=port,
+                            log_level="warning", ws="auto")
     uvicorn.Server(config).run(sockets=[sock])

@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 
 import anyio
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import FileResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -153,12 +155,20 @@ async def playground_socket(websocket: WebSocket) -> None:
         state.sessions -= 1
 
 
-def create_app() -> Starlette:
-    """The Starlette application: ``/``, ``/static`` and the ``/ws`` WebSocket."""
+def create_app(local_only: bool = False) -> Starlette:
+    """The Starlette application: ``/``, ``/static`` and the ``/ws`` WebSocket.
+
+    Args:
+        local_only: answer only requests addressed to 127.0.0.1 or localhost (the ``Host``
+            header), so that a web page whose name a hostile DNS server points at this machine
+            (DNS rebinding) cannot drive the playground.
+    """
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost"])] \
+        if local_only else []
     app = Starlette(routes=[
         Route("/", index),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         WebSocketRoute("/ws", playground_socket),
-    ])
+    ], middleware=middleware)
     app.state.sessions = 0
     return app
