@@ -17,6 +17,7 @@ from chainrule.ops.loss import (
     EMPTY_MEAN_MESSAGE,
     binary_cross_entropy_elementwise,
     cross_entropy_rows,
+    squared_error,
 )
 from chainrule.ops.special import softplus
 from chainrule.tensor import Tensor
@@ -75,8 +76,9 @@ def mse_loss(input, target, reduction="mean"):
     Example:
         >>> F.mse_loss(cr.tensor([1.0, 2.0]), cr.tensor([0.0, 0.0]))    # (1 + 4) / 2 = 2.5
     """
-    d = input - _pair(input, target, "mse_loss")
-    return reduce_loss(d * d, reduction, "mse_loss")
+    target = _pair(input, target, "mse_loss")
+    check_reduction(reduction, "mse_loss")
+    return squared_error(input, target, reduction)
 
 
 def l1_loss(input, target, reduction="mean"):

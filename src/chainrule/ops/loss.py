@@ -1,7 +1,8 @@
-"""Fused loss primitives: softmax cross-entropy from logits, and binary cross-entropy.
+"""Fused loss primitives: softmax cross-entropy from logits, binary cross-entropy and the squared
+error.
 
-Both are on the hot path of training and need care at the extremes, so each is one graph node
-with a stable forward on arrays. Their backward formulas use only operators and formula
+Each is on the hot path of training (and the first two need care at the extremes), so each is
+one graph node with a stable forward on arrays. Their backward formulas use only operators and formula
 functions (:mod:`chainrule.ops.formula`), so they are differentiable again (``create_graph=True``).
 The user-facing functions with argument checks live in :mod:`chainrule.nn.losses`.
 """
@@ -185,6 +186,42 @@ class BinaryCrossEntropy(Primitive):
         gp = g * (p - t) / fm.floor_at(p * (1 - p), BCE_EPS) if np_ else None
         gt = g * (fm.clamped_log(1 - p) - fm.clamped_log(p)) if nt else None
         return gp, gt, None
+
+
+class SquaredError(Primitive):
+    """The squared error l_i = (x_i - t_i)^2, reduced: as is, summed, or averaged over n.
+
+    dL/dx_i = 2 c (x_i - t_i) g ;  dL/dt_i = -dL/dx_i, with c = 1/n for the mean and 1
+    otherwise. One node instead of three (difference, square, reduction); the backward recomputes
+    x - t from the inputs, so with ``create_graph=True`` it is differentiable in x and t again.
+    """
+
+    @staticmethod
+    def forward(ctx, x, t, reduction):
+        d = x - t
+        out = np.multiply(d, d, out=d)
+        ctx.reduction, ctx.n = reduction, out.size
+        ctx.save_for_backward(x, t)
+        if reduction == "none":
+            return out
+        total = out.sum()
+        if reduction == "sum":
+            return total
+        return total / out.size if out.size else total.dtype.type(np.nan)
+
+    @staticmethod
+    def backward(ctx, g, x, t):
+        nx, nt = ctx.needs_input_grad[:2]
+        scale = 2.0
+        if ctx.reduction == "mean":
+            scale = 2.0 / ctx.n if ctx.n else float("nan")
+        gx = (x - t) * (g * scale)
+        return (gx if nx else None), (-gx if nt else None), None
+
+
+def squared_error(x, target, reduction="mean"):
+    """The fused node; see :class:`SquaredError` (no argument checks)."""
+    return SquaredError.apply(x, target, reduction)
 
 
 def cross_entropy_rows(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0,

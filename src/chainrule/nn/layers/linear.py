@@ -65,8 +65,9 @@ class Linear(Module):
             features = input.shape[-1] if input.ndim else 0
             raise ValueError(f"Linear(in_features={self.in_features}): input has {features} "
                              f"features, shape {tuple(input.shape)}")
-        check_dtype(self, input, self.weight)
-        return F.linear(input, self.weight, self.bias)
+        weight = self.weight
+        check_dtype(self, input, weight)
+        return F.linear(input, weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
