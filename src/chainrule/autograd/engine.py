@@ -24,6 +24,9 @@ from chainrule.autograd.mode import set_grad_enabled, state
 from chainrule.tensor import ARRAY_TYPES, Tensor, wrap
 
 
+_GRADIENT_TYPES = (Tensor, *ARRAY_TYPES)
+
+
 def _topological_order(roots) -> list:
     """Nodes reachable from ``roots``, each after all nodes that consume it."""
     order = []
@@ -96,7 +99,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs=None):
 
     def deliver(tensor, g, node, edge):
         """Pass ``g`` to ``tensor``, made by the node ``edge`` (None for a leaf)."""
-        if not isinstance(g, (Tensor, *ARRAY_TYPES)):
+        if not isinstance(g, _GRADIENT_TYPES):
             g = np.asarray(g)  # NumPy returns scalars for 0-d results
         if g.shape != tensor.data.shape or g.dtype != tensor.data.dtype:
             g = _conform(g, tensor, node)

@@ -85,9 +85,9 @@ class Linear(Primitive):
             g2 = fm.reshape(g, (-1, g.shape[-1])) if g.ndim != 2 else g
             if nw:
                 x2 = fm.reshape(x, (-1, x.shape[-1])) if x.ndim != 2 else x
-                gw = fm.transpose(g2, -2, -1) @ x2
+                gw = g2.T @ x2
             if nb:
-                gb = fm.sum(g2, 0)
+                gb = g2.sum(0)
         return gx, gw, gb
 
 
