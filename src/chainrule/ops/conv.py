@@ -3,6 +3,7 @@
 They validate their operands (errors name the operation and the shapes), work out the window
 geometry, and call the primitives of :mod:`chainrule.ops.window` (``Conv``, ``ConvTranspose``),
 whose backward passes are themselves convolutions, so second derivatives flow through a CNN.
+On a GPU with cuDNN, conv1d and conv2d run through :mod:`chainrule.ops.conv_cudnn` instead.
 Output size along one axis (SPEC 9): floor((h - f + 2p) / s) + 1.
 """
 
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.ops.conv_cudnn import convolution
 from chainrule.ops.movement import squeeze, unsqueeze
 from chainrule.ops.window import (
-    Conv,
     ConvTranspose,
     Geometry,
     add_batch_axis,
@@ -73,7 +74,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     geom = geometry("conv2d", weight.shape[2:], stride, padding, dilation)
     x, added = add_batch_axis(input, 2)
     output_shape("conv2d", x.shape[2:], weight.shape[2:], geom)
-    y = Conv.apply(x, weight, bias, geom, int(groups))
+    y = convolution(x, geom).apply(x, weight, bias, geom, int(groups))
     return squeeze(y, 0) if added else y
 
 
@@ -91,7 +92,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     geom = Geometry((1,) + g1.stride, ((0, 0),) + g1.padding, (1,) + g1.dilation)
     x, added = add_batch_axis(input, 1)
     output_shape("conv1d", x.shape[2:], weight.shape[2:], g1)
-    y = Conv.apply(unsqueeze(x, 2), unsqueeze(weight, 2), bias, geom, int(groups))
+    y = convolution(x, geom).apply(unsqueeze(x, 2), unsqueeze(weight, 2), bias, geom, int(groups))
     y = squeeze(y, 2)
     return squeeze(y, 0) if added else y
 

@@ -15,6 +15,8 @@ dW_hh = sum_t dA_t^T h_{t-1}.
 All functions take a ``mask`` (T, B, 1) of valid steps or None, and ``reverse`` (run from
 t = T-1 down to 0); the backward functions take the forward's arguments and results and
 ``needs``, the flags of the gradients wanted (in the order of the forward's arguments).
+CuPy arrays go to :mod:`chainrule.ops.recurrent_gpu` (same arguments and results), whose steps
+are one matrix product and one fused elementwise kernel each.
 """
 
 from __future__ import annotations
@@ -72,6 +74,10 @@ def _weight_grad(d_gates, hs, h0, reverse):
 # ---- Elman RNN ----------------------------------------------------------------------------------
 def rnn_forward(gx, h0, w_hh, mask, reverse, nonlinearity):
     """The states (T, B, H) of h_t = act(gx_t + h_{t-1} W_hh^T), act = tanh or relu."""
+    if backend.is_gpu_array(gx):
+        from chainrule.ops import recurrent_gpu
+
+        return recurrent_gpu.rnn_forward(gx, h0, w_hh, mask, reverse, nonlinearity)
     xp = backend.namespace(gx)
     frozen = _frozen(mask)
     hs = xp.empty(gx.shape, gx.dtype)
@@ -95,10 +101,9 @@ def rnn_forward(gx, h0, w_hh, mask, reverse, nonlinearity):
     return hs
 
 
-def rnn_backward(grad_output, gx, h0, w_hh, hs, mask, reverse, nonlinearity, needs):
-    """(d gx, d h0, d W_hh) from the states hs that :func:`rnn_forward` returned."""
+def rnn_local(hs, frozen, nonlinearity):
+    """act'(A_t) read from the states: 1 - h^2 for tanh, [h > 0] for relu; 0 where ``frozen``."""
     xp = backend.namespace(hs)
-    frozen = _frozen(mask)
     if nonlinearity == "tanh":
         local = xp.multiply(hs, hs)
         xp.subtract(1, local, out=local)  # tanh' = 1 - h^2
@@ -106,6 +111,19 @@ def rnn_backward(grad_output, gx, h0, w_hh, hs, mask, reverse, nonlinearity, nee
         local = (hs > 0).astype(hs.dtype)
     if frozen is not None:
         xp.copyto(local, 0, where=frozen)
+    return local
+
+
+def rnn_backward(grad_output, gx, h0, w_hh, hs, mask, reverse, nonlinearity, needs):
+    """(d gx, d h0, d W_hh) from the states hs that :func:`rnn_forward` returned."""
+    if backend.is_gpu_array(hs):
+        from chainrule.ops import recurrent_gpu
+
+        return recurrent_gpu.rnn_backward(grad_output, gx, h0, w_hh, hs, mask, reverse,
+                                          nonlinearity, needs)
+    xp = backend.namespace(hs)
+    frozen = _frozen(mask)
+    local = rnn_local(hs, frozen, nonlinearity)
     d_gx = xp.empty_like(hs)
     dh = xp.zeros_like(h0)
     steps = list(order(hs.shape[0], not reverse))
@@ -132,6 +150,10 @@ def lstm_forward(gx, h0, c0, w_hh, mask, reverse, record):
     and turned into the factors in place. Without ``record`` (no backward will come) ``local``
     is None.
     """
+    if backend.is_gpu_array(gx):
+        from chainrule.ops import recurrent_gpu
+
+        return recurrent_gpu.lstm_forward(gx, h0, c0, w_hh, mask, reverse, record)
     xp = backend.namespace(gx)
     frozen = _frozen(mask)
     steps, batch, size = gx.shape[0], h0.shape[0], h0.shape[1]
@@ -191,6 +213,11 @@ def lstm_forward(gx, h0, c0, w_hh, mask, reverse, record):
 
 def lstm_backward(grad_output, gx, h0, c0, w_hh, out, local, mask, reverse, needs):
     """(d gx, d h0, d c0, d W_hh) from what :func:`lstm_forward` returned."""
+    if backend.is_gpu_array(out):
+        from chainrule.ops import recurrent_gpu
+
+        return recurrent_gpu.lstm_backward(grad_output, gx, h0, c0, w_hh, out, local, mask,
+                                           reverse, needs)
     xp = backend.namespace(out)
     frozen = _frozen(mask)
     steps, batch, size = gx.shape[0], h0.shape[0], h0.shape[1]
@@ -224,6 +251,10 @@ def gru_forward(gx, h0, w_hh, b_hh, mask, reverse, record):
     dA_h = dh [q_r, q_z, q_n r] (of W_hh h + b_hh) and dh_{t-1} = dh z + dA_h W_hh. The gates
     r, z are computed in rows 3, 4 of that memory. Without ``record`` ``local`` is None.
     """
+    if backend.is_gpu_array(gx):
+        from chainrule.ops import recurrent_gpu
+
+        return recurrent_gpu.gru_forward(gx, h0, w_hh, b_hh, mask, reverse, record)
     xp = backend.namespace(gx)
     frozen = _frozen(mask)
     steps, batch, size = gx.shape[0], h0.shape[0], h0.shape[1]
@@ -282,6 +313,11 @@ def gru_forward(gx, h0, w_hh, b_hh, mask, reverse, record):
 
 def gru_backward(grad_output, gx, h0, w_hh, b_hh, hs, local, mask, reverse, needs):
     """(d gx, d h0, d W_hh, d b_hh) from what :func:`gru_forward` returned."""
+    if backend.is_gpu_array(hs):
+        from chainrule.ops import recurrent_gpu
+
+        return recurrent_gpu.gru_backward(grad_output, gx, h0, w_hh, b_hh, hs, local, mask,
+                                          reverse, needs)
     xp = backend.namespace(hs)
     steps, batch, size = hs.shape
     d_x = xp.empty((steps, batch, 3 * size), hs.dtype)

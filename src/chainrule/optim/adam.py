@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from chainrule.backend import is_gpu_array
+from chainrule.ops import fused
 from chainrule.optim.optimizer import Optimizer
 
 
@@ -50,6 +52,9 @@ class Adam(Optimizer):
         return state
 
     def update(self, param, grad, state, group):
+        if is_gpu_array(param):
+            self._fused_update(param, grad, state, group)
+            return
         lr = group["lr"]
         beta1, beta2 = group["betas"]
         if self.decoupled_weight_decay and group["weight_decay"]:
@@ -69,6 +74,28 @@ class Adam(Optimizer):
             second = exp_avg_sq
         denom = np.sqrt(second) / bias_correction2_sqrt + group["eps"]
         param -= step_size * (exp_avg / denom)
+
+    def _fused_update(self, param, grad, state, group):
+        """The same update as one fused kernel (a GPU's path):
+        :func:`~chainrule.ops.fused.adam_step` or ``amsgrad_step``, with the constants rounded
+        to the parameter's dtype as above; the moments are replaced by the kernel's results and
+        the parameter is written in place."""
+        lr, (beta1, beta2), step = group["lr"], group["betas"], state["step"]
+        decay = 1.0
+        if self.decoupled_weight_decay and group["weight_decay"]:
+            decay = 1.0 - lr * group["weight_decay"]
+        scalars = tuple(param.dtype.type(c) for c in (
+            decay, beta1, 1.0 - beta1, beta2, 1.0 - beta2, lr / (1.0 - beta1 ** step),
+            math.sqrt(1.0 - beta2 ** step), group["eps"]))
+        moments = (state["exp_avg"], state["exp_avg_sq"])
+        if group["amsgrad"]:
+            new, *moments = fused.amsgrad_step(param, grad, *moments, state["max_exp_avg_sq"],
+                                               *scalars)
+            state["max_exp_avg_sq"] = moments.pop()
+        else:
+            new, *moments = fused.adam_step(param, grad, *moments, *scalars)
+        state["exp_avg"], state["exp_avg_sq"] = moments
+        param[...] = new
 
 
 class AdamW(Adam):

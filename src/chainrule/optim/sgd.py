@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.backend import is_gpu_array
+from chainrule.ops import fused
 from chainrule.optim.optimizer import Optimizer
 
 
@@ -62,6 +64,9 @@ class SGD(Optimizer):
         momentum = group["momentum"]
         if momentum:
             buf = state.get("momentum_buffer")
+            if buf is not None and is_gpu_array(param):
+                self._fused_update(param, grad, state, group)
+                return
             if buf is None:
                 buf = state["momentum_buffer"] = np.copy(grad)  # an array even for 0-d grads
             else:
@@ -70,3 +75,21 @@ class SGD(Optimizer):
                 buf += grad if dampening == 0 else (1.0 - dampening) * grad
             grad = grad + momentum * buf if group["nesterov"] else buf
         param -= group["lr"] * grad
+
+    def _fused_update(self, param, grad, state, group):
+        """The momentum update as one fused kernel (a GPU's path, once the buffer exists):
+        :func:`~chainrule.ops.fused.sgd_momentum_step` and its undamped and Nesterov forms, with
+        the constants rounded to the parameter's dtype as above; the buffer is replaced by the
+        kernel's result and the parameter is written in place."""
+        scalar = param.dtype.type
+        momentum, lr, dampening = scalar(group["momentum"]), scalar(group["lr"]), group["dampening"]
+        buf = state["momentum_buffer"]
+        if group["nesterov"]:
+            new, buf = fused.sgd_nesterov_step(param, grad, buf, momentum, lr)
+        elif dampening == 0:
+            new, buf = fused.sgd_momentum_undamped_step(param, grad, buf, momentum, lr)
+        else:
+            new, buf = fused.sgd_momentum_step(param, grad, buf, momentum,
+                                               scalar(1.0 - dampening), lr)
+        state["momentum_buffer"] = buf
+        param[...] = new
