@@ -82,6 +82,32 @@ def test_sdpa_gradcheck_and_gradgradcheck(options):
     assert gradgradcheck(fn, (q, k, v))
 
 
+@pytest.mark.parametrize("options", [
+    {}, {"is_causal": True},
+    {"attn_mask": np.array([[True] * 5, [False] * 5, [True, False] * 2 + [True]])},
+    {"attn_mask": np.random.default_rng(5).standard_normal((2, 1, 3, 5))},
+], ids=["plain", "causal", "dead-row", "float"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_attention_node_equals_the_composition(options, dtype):
+    """need_weights=False runs one Attention node; the weights path runs the composition."""
+    from chainrule.nn.functional_attention import attention_with_weights
+
+    results = []
+    for need_weights in (False, True):
+        q, k, v = (cr.tensor(f64(2, 2, *shape, seed=seed).numpy(), dtype=dtype,
+                             requires_grad=True)
+                   for shape, seed in (((3, 4), 0), ((5, 4), 1), ((5, 3), 2)))
+        out, weights = attention_with_weights(q, k, v, need_weights=need_weights, **options)
+        assert (weights is None) == (not need_weights)
+        assert (out.grad_fn.name == "Attention") == (not need_weights)
+        (out * cr.tensor(np.arange(out.numel(), dtype=dtype).reshape(out.shape))).sum().backward()
+        results.append([out.numpy()] + [t.grad.numpy() for t in (q, k, v)])
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for fused, composed in zip(*results):
+        assert fused.dtype == dtype
+        np.testing.assert_allclose(fused, composed, rtol=tol, atol=tol)
+
+
 def test_sdpa_float_mask_tensor_gets_a_gradient():
     q, k, v, mask = f64(3, 4), f64(5, 4, seed=1), f64(5, 2, seed=2), f64(3, 5, seed=3)
     assert gradcheck(lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),

@@ -17,8 +17,7 @@ import numpy as np
 from chainrule import backend
 from chainrule.creation import from_numpy
 from chainrule.nn import functional as F
-from chainrule.ops.indexing import masked_fill
-from chainrule.ops.reduce import softmax
+from chainrule.ops.attention import attention, attention_weights
 from chainrule.tensor import Tensor
 
 __all__ = ["scaled_dot_product_attention"]
@@ -63,17 +62,20 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         (2, 4, 5, 8)
     """
     output, _ = attention_with_weights(query, key, value, attn_mask, dropout_p, is_causal,
-                                       scale, enable_gqa)
+                                       scale, enable_gqa, need_weights=False)
     return output
 
 
 def attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
-                           scale=None, enable_gqa=False, name="scaled_dot_product_attention"):
+                           scale=None, enable_gqa=False, name="scaled_dot_product_attention",
+                           need_weights=True):
     """:func:`scaled_dot_product_attention` that returns ``(output, weights)``.
 
     ``weights`` = softmax(Q K^T * scale + M) (after dropout), of shape (N, ..., L, S): what
     ``MultiheadAttention`` returns with ``need_weights=True``. ``name`` prefixes the error
-    messages.
+    messages. With ``need_weights=False`` the weights are None and, without dropout, the
+    attention is one graph node (:func:`chainrule.ops.attention.attention`), which keeps only
+    the weights for backward.
     """
     _check_operands(name, query, key, value)
     if is_causal and attn_mask is not None:
@@ -83,46 +85,53 @@ def attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is_
     if enable_gqa:
         key, value = _repeat_heads(name, query, key), _repeat_heads(name, query, value)
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
-    scores = (query * scale).matmul(key.transpose(-2, -1))
     length, source = query.shape[-2], key.shape[-2]
     if is_causal:
         attn_mask = np.tri(length, source, dtype=bool)
-    dead = None
-    if attn_mask is not None:
-        mask = mask_array(attn_mask, scores.data)
-        try:
-            shape = np.broadcast_shapes(mask.shape, scores.shape)
-        except ValueError:
-            shape = None
-        if shape != scores.shape:
-            raise ValueError(f"{name}: attn_mask of shape {tuple(mask.shape)} does not "
-                             f"broadcast to the scores' shape {scores.shape} (N, ..., L, S) for "
-                             f"query {query.shape} and key {key.shape}")
-        if mask.dtype == np.bool_:
-            scores = masked_fill(scores, from_numpy(~mask), -math.inf)
-            dead = ~mask.any(axis=-1, keepdims=True)
-        elif mask.dtype.kind == "f":
-            additive = attn_mask if isinstance(attn_mask, Tensor) else from_numpy(mask)
-            scores = scores + (additive if additive.dtype == scores.dtype
-                               else additive.to(scores.dtype))
-            dead = np.isneginf(mask).all(axis=-1, keepdims=True)
-        else:
-            raise TypeError(f"{name}: attn_mask must be boolean or floating, got dtype "
-                            f"{mask.dtype} (query dtype {query.dtype})")
-        if not dead.any():
-            dead = None
-    if dead is not None:
-        # NOTE: a row of -inf scores only would give 0/0 = NaN in the softmax, and NaN in every
-        # gradient behind it; such rows are set to 0 before the softmax and their weights to 0
-        # after it, so they output 0 and pass no gradient (PyTorch's "safe softmax").
-        dead = from_numpy(dead)
-        scores = masked_fill(scores, dead, 0.0)
-    weights = softmax(scores, -1)
-    if dead is not None:
-        weights = masked_fill(weights, dead, 0.0)
+    drop, bias, dead = _masks(name, attn_mask, query, key)
+    leading = query.shape[:-2]
+    if not need_weights and dropout_p == 0.0 and leading == key.shape[:-2] == value.shape[:-2] \
+            and not (isinstance(bias, Tensor) and bias.requires_grad):
+        return attention(query, key, value, drop, _array(bias), dead, scale), None
+    weights = attention_weights(query, key, drop, bias, dead, scale)
     if dropout_p > 0.0:
         weights = F.dropout(weights, dropout_p)
-    return weights.matmul(value), weights
+    return weights.matmul(value), (weights if need_weights else None)
+
+
+def _masks(name, attn_mask, query, key):
+    """(drop, bias, dead) of :func:`chainrule.ops.attention.attention_weights` from a boolean
+    (True: attend) or additive float mask, checked against the scores' shape (..., L, S)."""
+    if attn_mask is None:
+        return None, None, None
+    mask = mask_array(attn_mask, query.data)
+    scores = np.broadcast_shapes(query.shape[:-2], key.shape[:-2]) + \
+        (query.shape[-2], key.shape[-2])
+    try:
+        shape = np.broadcast_shapes(mask.shape, scores)
+    except ValueError:
+        shape = None
+    if shape != scores:
+        raise ValueError(f"{name}: attn_mask of shape {tuple(mask.shape)} does not "
+                         f"broadcast to the scores' shape {scores} (N, ..., L, S) for "
+                         f"query {query.shape} and key {key.shape}")
+    if mask.dtype == np.bool_:
+        drop, bias, dead = ~mask, None, ~mask.any(axis=-1, keepdims=True)
+    elif mask.dtype.kind == "f":
+        drop, dead = None, np.isneginf(mask).all(axis=-1, keepdims=True)
+        bias = attn_mask if isinstance(attn_mask, Tensor) else from_numpy(mask)
+        bias = bias if bias.dtype == query.dtype else bias.to(query.dtype)
+    else:
+        raise TypeError(f"{name}: attn_mask must be boolean or floating, got dtype "
+                        f"{mask.dtype} (query dtype {query.dtype})")
+    # NOTE: a row of -inf scores only would give 0/0 = NaN in the softmax, and NaN in every
+    # gradient behind it; such rows output 0 and pass no gradient (PyTorch's "safe softmax").
+    return drop, bias, (dead if dead.any() else None)
+
+
+def _array(bias):
+    """The array of an additive mask (a Tensor that needs no gradient), or None."""
+    return None if bias is None else bias.data
 
 
 def _check_operands(name, query, key, value):

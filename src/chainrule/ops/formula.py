@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 
+from chainrule.autograd.engine import grad
 from chainrule.tensor import Tensor
 
 
@@ -44,6 +45,20 @@ def formula(array_fn):
         return op
 
     return register
+
+
+def derived_vjp(fn, grad_output, inputs, needs):
+    """The vector-Jacobian product of ``fn(*inputs)`` with ``grad_output``, on Tensors.
+
+    The Tensor twin of a fused op's backward: ``fn`` is the op written as a composition, which
+    is recomputed on the inputs and differentiated with ``create_graph=True`` (running only the
+    recomputed part, as ``grad`` stops at its inputs), so the result is a graph of the
+    composition's own operations, differentiable again. Returns one gradient per input (None
+    where ``needs`` is False).
+    """
+    wanted = [x for x, need in zip(inputs, needs) if need]
+    found = iter(grad(fn(*inputs), wanted, grad_output, create_graph=True, allow_unused=True))
+    return tuple(next(found) if need else None for need in needs[:len(inputs)])
 
 
 def sum_to_array(x, shape):

@@ -30,7 +30,6 @@ sequences give.
 from __future__ import annotations
 
 from chainrule import backend
-from chainrule.autograd.engine import grad
 from chainrule.autograd.function import Primitive
 from chainrule.autograd.mode import state
 from chainrule.ops import formula as fm
@@ -148,41 +147,27 @@ def _gru_states(gx, h0, w_hh, b_hh, mask, reverse):
 
 
 # ---- the backward derived from the cells -------------------------------------------------------
-def _derived_vjp(states, grad_output, inputs, needs):
-    """The vector-Jacobian product of ``states(*inputs)`` with ``grad_output``, on Tensors.
-
-    The composed recurrence is recomputed on the inputs and the engine differentiates it with
-    ``create_graph=True`` (running only the recomputed steps, as ``grad`` stops at its inputs):
-    the result is a graph built from the cells' own operations, differentiable again. Returns
-    one gradient per input (None where ``needs`` is False).
-    """
-    wanted = [x for x, need in zip(inputs, needs) if need]
-    found = iter(grad(states(*inputs), wanted, grad_output, create_graph=True,
-                      allow_unused=True))
-    return tuple(next(found) if need else None for need in needs[:len(inputs)])
-
-
 # NOTE: each pair below is one backward with two implementations: on arrays (no graph wanted),
 # the kernel's back-propagation through time; on Tensors (create_graph=True), the derivative of
 # the composed recurrence. They take the same arguments; each ignores what it does not use.
 @formula(kernels.rnn_backward)
 def rnn_sequence_backward(grad_output, gx, h0, w_hh, hs, mask, reverse, nonlinearity, needs):
     """(d gx, d h0, d W_hh) of :class:`RNNSequence`, derived from :func:`rnn_cell`."""
-    return _derived_vjp(lambda *xs: _rnn_states(*xs, mask, reverse, nonlinearity), grad_output,
+    return fm.derived_vjp(lambda *xs: _rnn_states(*xs, mask, reverse, nonlinearity), grad_output,
                         (gx, h0, w_hh), needs)
 
 
 @formula(kernels.lstm_backward)
 def lstm_sequence_backward(grad_output, gx, h0, c0, w_hh, out, local, mask, reverse, needs):
     """(d gx, d h0, d c0, d W_hh) of :class:`LSTMSequence`, derived from :func:`lstm_cell`."""
-    return _derived_vjp(lambda *xs: _lstm_states(*xs, mask, reverse), grad_output,
+    return fm.derived_vjp(lambda *xs: _lstm_states(*xs, mask, reverse), grad_output,
                         (gx, h0, c0, w_hh), needs)
 
 
 @formula(kernels.gru_backward)
 def gru_sequence_backward(grad_output, gx, h0, w_hh, b_hh, hs, local, mask, reverse, needs):
     """(d gx, d h0, d W_hh, d b_hh) of :class:`GRUSequence`, derived from :func:`gru_cell`."""
-    return _derived_vjp(lambda *xs: _gru_states(*xs, mask, reverse), grad_output,
+    return fm.derived_vjp(lambda *xs: _gru_states(*xs, mask, reverse), grad_output,
                         (gx, h0, w_hh, b_hh), needs)
 
 
