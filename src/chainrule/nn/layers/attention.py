@@ -180,7 +180,8 @@ class MultiheadAttention(Module):
         q, k, v = (self._heads(t) for t in (q, k, v))
         p = self.dropout if self.training else 0.0
         out, weights = attention_with_weights(q, k, v, mask, p, causal,
-                                              name=type(self).__name__)
+                                              name=type(self).__name__,
+                                              need_weights=need_weights)
         out = out.transpose(1, 2).reshape(n, length, self.embed_dim)
         out = F.linear(out, self.out_proj.weight, self.out_proj.bias)
         if not batched:
