@@ -104,3 +104,35 @@ def test_layer_norm_formula_modes_and_gradients():
         nn.LayerNorm(4)(cr.zeros(2, 5))
     assert nn.LayerNorm(4, elementwise_affine=False).weight is None
     assert nn.LayerNorm(4, bias=False).bias is None
+
+
+@pytest.mark.parametrize("affine", ["both", "weight", "none"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_layer_norm_node_equals_the_composition(affine, dtype):
+    """F.layer_norm is one LayerNorm node; its value and gradients are the composition's."""
+    from chainrule.ops.layer_norm import layer_norm_composed
+
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal((2, 5, 3, 4)) * 2 + 1, rng.uniform(0.5, 1.5, (3, 4)),
+              rng.standard_normal((3, 4))]
+    upstream = cr.tensor(rng.standard_normal((2, 5, 3, 4)), dtype=dtype)
+    results = []
+    for fn in (F.layer_norm, lambda x, shape, w, b: layer_norm_composed(x, 2, w, b)):
+        x, w, b = (cr.tensor(a, dtype=dtype, requires_grad=True) for a in arrays)
+        w = w if affine != "none" else None
+        b = b if affine == "both" else None
+        y = fn(x, (3, 4), w, b)
+        (y * upstream).sum().backward()
+        results.append([y.numpy(), x.grad.numpy()] + [t.grad.numpy() for t in (w, b)
+                                                     if t is not None])
+    assert F.layer_norm(x, (3, 4), w, b).grad_fn.name == "LayerNorm"
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for fused, composed in zip(*results):
+        assert fused.dtype == dtype
+        np.testing.assert_allclose(fused, composed, rtol=tol, atol=tol)
+
+
+def test_layer_norm_weight_must_have_the_normalized_shape():
+    with pytest.raises(ValueError, match=r"layer_norm: expected weight of the normalized shape "
+                                         r"\(3, 4\), got shape \(4,\)"):
+        F.layer_norm(cr.zeros(2, 3, 4), (3, 4), cr.ones(4))

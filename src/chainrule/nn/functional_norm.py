@@ -1,8 +1,10 @@
 """Normalisation functions of :mod:`chainrule.nn.functional`: batch, layer and group norm.
 
 Each normalises x to x_hat = (x - mean) / sqrt(var + eps) (biased variance) over its own axes,
-then applies the per-channel (or per-element) affine map y = gamma x_hat + beta. They are
-compositions of differentiable ops, so second derivatives come for free. Import them from
+then applies the per-channel (or per-element) affine map y = gamma x_hat + beta. Batch and
+group norm are compositions of differentiable ops, so second derivatives come for free; layer
+norm is one node whose second derivatives come from the same composition
+(:mod:`chainrule.ops.layer_norm`). Import them from
 :mod:`chainrule.nn.functional` (``F.batch_norm``, ``F.layer_norm``, ``F.group_norm``).
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.creation import from_numpy
+from chainrule.ops.layer_norm import layer_norm as fused_layer_norm
 from chainrule.tensor import Tensor
 
 __all__ = ["batch_norm", "layer_norm", "group_norm"]
@@ -89,7 +92,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Layer normalisation over the trailing ``normalized_shape`` axes of each sample.
 
     y = (x - mean) / sqrt(var + eps) * gamma + beta, mean and (biased) variance taken over
-    the last len(normalized_shape) axes.
+    the last len(normalized_shape) axes; one graph node (:mod:`chainrule.ops.layer_norm`).
 
     Args:
         input: (*, *normalized_shape) tensor.
@@ -104,16 +107,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         trailing = tuple(input.shape[max(input.ndim - k, 0):])
         raise ValueError(f"layer_norm(normalized_shape={normalized_shape}): input has trailing "
                          f"shape {trailing}, shape {tuple(input.shape)}")
-    axes = tuple(range(input.ndim - k, input.ndim))
-    mean = input.mean(axes, keepdim=True)
-    centered = input - mean
-    var = (centered * centered).mean(axes, keepdim=True)
-    out = centered * (var + eps) ** -0.5
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != normalized_shape:
+            raise ValueError(f"layer_norm: expected {name} of the normalized shape "
+                             f"{normalized_shape}, got shape {tuple(t.shape)}")
+    return fused_layer_norm(input, k, weight, bias, eps)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
