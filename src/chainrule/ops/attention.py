@@ -86,8 +86,7 @@ def _backward_arrays(grad_output, query, key, value, weights, drop, bias, dead, 
     d_query = d_key = None
     if needs[0] or needs[1]:
         d_scores = xp.matmul(grad_output, xp.swapaxes(value, -1, -2))
-        inner = (d_scores * weights).sum(-1, keepdims=True)
-        d_scores -= inner
+        d_scores -= xp.einsum("...ij,...ij->...i", d_scores, weights)[..., None]
         d_scores *= weights
         if needs[0]:
             d_query = xp.matmul(d_scores, key)
