@@ -194,6 +194,13 @@ def _np_linear(x, w, b=None):
     return x @ w.T + (0 if b is None else b)
 
 
+def _np_cdist(a, b, p=2.0):
+    difference = np.abs(a[..., :, None, :] - b[..., None, :, :])
+    if p == np.inf:
+        return difference.max(-1)
+    return (difference ** p).sum(-1) ** (1 / p)
+
+
 def _expanded_shape(shape, sizes):
     """PyTorch's ``expand`` sizes with -1 replaced by the existing size."""
     lead = len(sizes) - len(shape)
@@ -497,6 +504,9 @@ LINALG = [
        (case((4, 3), (5, 3), (5,)), case((2, 4, 3), (5, 3), (5,)), case((3,), (5, 3), (5,)))),
     Op("linear_no_bias", cr.linear, _np_linear, lambda t, x, w: t.nn.functional.linear(x, w),
        (case((4, 3), (5, 3)),)),
+    Op("cdist", cr.cdist, _np_cdist, lambda t, a, b, p=2.0: t.cdist(a, b, p=p),
+       (case((4, 3), (5, 3)), case((2, 4, 3), (5, 3), p=1.0), case((2, 1, 4, 3), (3, 5, 3), p=3.0),
+        case((3, 2), (4, 2), p=np.inf))),
 ]
 
 INDEXING = [

@@ -130,3 +130,14 @@ def test_no_wrong_answer_for_bad_shapes_in_backward():
     y = cr.ones(2, 3, requires_grad=True) * 2
     with pytest.raises(RuntimeError, match=r"\(3, 2\).*\(2, 3\)"):
         y.backward(cr.tensor(np.ones((3, 2))))
+
+
+@pytest.mark.parametrize("a,b,p,match", [
+    ((3,), (4, 3), 2.0, r"cdist: expected tensors of at least 2 dims.*\(3,\).*\(4, 3\)"),
+    ((2, 3), (4, 5), 2.0, r"cdist: x1 and x2 must have the same number of columns.*\(2, 3\).*"
+                          r"\(4, 5\)"),
+    ((2, 3), (4, 3), -1.0, r"cdist: p must be non-negative, got -1.0"),
+])
+def test_cdist_errors_name_the_function_and_shapes(a, b, p, match):
+    with pytest.raises(ValueError, match=match):
+        cr.cdist(cr.ones(*a), cr.ones(*b), p)
