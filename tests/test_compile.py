@@ -342,6 +342,30 @@ def test_what_cannot_be_replayed_runs_eagerly(case):
     assert len([m for m in caught if "runs eagerly" in m]) == 1, caught  # warned once
 
 
+def test_an_attention_mask_given_as_argument_is_not_a_constant():
+    """A boolean mask passed to the compiled function is read at every call (the call runs
+    eagerly, warned once), never written into the tape as the first call's mask."""
+    rng = np.random.default_rng(0)
+    q = cr.tensor(rng.standard_normal((2, 4, 3)), requires_grad=True)
+
+    def step(mask):
+        out = nn.functional.scaled_dot_product_attention(q, q, q, attn_mask=mask).sum()
+        out.backward()
+        return out
+
+    compiled = cr.compile(step)
+    masks = [cr.tensor(rng.random((4, 4)) > 0.5) for _ in range(2)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for mask in (masks[0], masks[0], masks[1], masks[1]):
+            q.grad = None
+            got, got_grad = compiled(mask).item(), q.grad.numpy().copy()
+            q.grad = None
+            assert got == step(mask).item()
+            np.testing.assert_array_equal(got_grad, q.grad.numpy())
+    assert len([w for w in caught if "runs eagerly" in str(w.message)]) == 1
+
+
 def _clipped(compiled):
     """A step with clipping and a scheduler inside: losses, parameters and the final rate."""
     cr.manual_seed(0)

@@ -236,3 +236,12 @@ def test_one_hot_encoding():
         F.one_hot(cr.tensor([0, 5]), 3)
     with pytest.raises(TypeError, match="integer"):
         F.one_hot(cr.tensor([0.5]))
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_mse_of_zero_dim_tensors(reduction):
+    x = cr.tensor(2.0, requires_grad=True)
+    loss = F.mse_loss(x, cr.tensor(0.5), reduction=reduction)
+    loss.backward()
+    assert loss.shape == () and loss.dtype == np.float32
+    assert loss.item() == 2.25 and x.grad.item() == 3.0

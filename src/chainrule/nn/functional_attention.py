@@ -92,6 +92,11 @@ def attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is_
     leading = query.shape[:-2]
     if not need_weights and dropout_p == 0.0 and leading == key.shape[:-2] == value.shape[:-2] \
             and not (isinstance(bias, Tensor) and bias.requires_grad):
+        # NOTE: the masks go in as Tensors made here, beside attn_mask: under cr.compile a mask
+        # computed from an argument is then seen as such (the call runs eagerly) instead of
+        # being written into the tape as a constant.
+        drop = None if drop is None else from_numpy(drop)
+        dead = None if dead is None else from_numpy(dead)
         return attention(query, key, value, drop, _array(bias), dead, scale), None
     weights = attention_weights(query, key, drop, bias, dead, scale)
     if dropout_p > 0.0:

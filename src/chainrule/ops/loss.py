@@ -199,7 +199,7 @@ class SquaredError(Primitive):
     @staticmethod
     def forward(ctx, x, t, reduction):
         d = x - t
-        out = np.multiply(d, d, out=d)
+        out = d * d if d.ndim == 0 else np.multiply(d, d, out=d)  # NumPy: a scalar for 0-d
         ctx.reduction, ctx.n = reduction, out.size
         ctx.save_for_backward(x, t)
         if reduction == "none":
@@ -207,7 +207,7 @@ class SquaredError(Primitive):
         total = out.sum()
         if reduction == "sum":
             return total
-        return total / out.size if out.size else total.dtype.type(np.nan)
+        return total / out.size if out.size else total * np.nan
 
     @staticmethod
     def backward(ctx, g, x, t):
