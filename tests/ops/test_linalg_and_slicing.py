@@ -80,3 +80,18 @@ def test_errors_name_the_op_and_shapes():
         cr.ones(3, 4).narrow(1, 3, 2)
     with pytest.raises(ValueError, match="repeat_interleave: 2 repeats for dim 0 of size 3"):
         cr.repeat_interleave(cr.ones(3), cr.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("p,a,b,expected", [
+    (float("inf"), [[0.0, 0.0, 0.0]], [[1.0, -1.0, 0.5]], [[-1.0, 1.0, 0.0]]),  # every tie
+    (0.5, [[0.0, 0.0]], [[0.0, 1.0]], [[0.0, -1.0]]),  # a coordinate in common: 0, not NaN
+    (2.0, [[1.0, 2.0]], [[1.0, 2.0]], [[0.0, 0.0]]),  # coinciding rows
+    (0.0, [[1.0, 2.0]], [[1.0, 3.0]], [[0.0, 0.0]]),  # a count: zero gradient
+])
+def test_cdist_gradients_where_pytorch_defines_them(p, a, b, expected):
+    """PyTorch's cdist slopes at ties and zeros (values checked against torch 2.13)."""
+    x = cr.tensor(a, dtype=cr.float64, requires_grad=True)
+    y = cr.tensor(b, dtype=cr.float64, requires_grad=True)
+    cr.cdist(x, y, p).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+    np.testing.assert_array_equal(y.grad.numpy(), -np.asarray(expected))

@@ -141,3 +141,19 @@ def test_no_wrong_answer_for_bad_shapes_in_backward():
 def test_cdist_errors_name_the_function_and_shapes(a, b, p, match):
     with pytest.raises(ValueError, match=match):
         cr.cdist(cr.ones(*a), cr.ones(*b), p)
+
+
+@pytest.mark.parametrize("a,b,match", [
+    (cr.ones(2, 3, dtype=cr.int64), cr.ones(4, 3, dtype=cr.int64), "same floating dtype"),
+    (cr.ones(2, 3), cr.ones(4, 3, dtype=cr.float64), "float32 and float64"),
+])
+def test_cdist_needs_one_floating_dtype(a, b, match):
+    with pytest.raises(TypeError, match=f"cdist: .*{match}"):
+        cr.cdist(a, b)
+
+
+def test_cdist_checks_p_and_compute_mode():
+    with pytest.raises(ValueError, match="cdist: p must be non-negative, got nan"):
+        cr.cdist(cr.ones(2, 3), cr.ones(4, 3), float("nan"))
+    with pytest.raises(ValueError, match="cdist: 'fast' is not a valid value for compute_mode"):
+        cr.cdist(cr.ones(2, 3), cr.ones(4, 3), compute_mode="fast")

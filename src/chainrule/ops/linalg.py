@@ -284,14 +284,96 @@ def outer(a, b):
     return unsqueeze(a, 1) * reshape(b, (1, -1))
 
 
+_COMPUTE_MODES = (None, "use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                  "donot_use_mm_for_euclid_dist")
+
+
+def _differences(x1, x2):
+    """x1_i - x2_j for every pair of rows: (*, P, R, M) (arrays or Tensors)."""
+    lead1, lead2 = tuple(x1.shape[:-2]), tuple(x2.shape[:-2])
+    rows1 = fm.reshape(x1, lead1 + (x1.shape[-2], 1, x1.shape[-1]))
+    rows2 = fm.reshape(x2, lead2 + (1,) + tuple(x2.shape[-2:]))
+    return rows1 - rows2
+
+
+def _distances_array(d, p):
+    """|d|_p over the last axis of the differences d (p = 0 counts the non-zero entries)."""
+    a = abs(d)
+    if p == 0:
+        return (a != 0).sum(-1).astype(d.dtype)
+    if p == 1:
+        return a.sum(-1)
+    if p == 2:
+        return backend.namespace(d).sqrt((a * a).sum(-1))
+    if p == np.inf:
+        return a.max(-1)
+    return ((a ** p).sum(-1)) ** (1.0 / p)
+
+
+def _cdist_composed(x1, x2, p):
+    """The distances on Tensors from ``norm``: the derivative of the double backward."""
+    d = _differences(x1, x2)
+    return (d * 0).sum(-1) if p == 0 else d.norm(p, dim=-1)
+
+
+def _cdist_backward_arrays(g, x1, x2, dist, p, needs):
+    """(dx1, dx2): g times the slope s = d|d|_p / dd, summed over the other rows.
+
+    s = sign(d) (p = 1), d / D (p = 2), sign(d) [|d| = D] (p = inf, every tied coordinate),
+    sign(d) |d|^(p-1) / D^(p-1) otherwise; 0 where d = 0 or D = 0, and for p = 0.
+    """
+    xp = backend.namespace(dist)
+    d = _differences(x1, x2)
+    D = dist[..., None]
+    a = abs(d)
+    if p == 0:
+        slope = xp.zeros_like(d)
+    elif p == 1:
+        slope = xp.sign(d)
+    elif p == 2:
+        slope = d / xp.where(D == 0, 1, D)
+    elif p == np.inf:
+        slope = xp.sign(d) * (a == D)
+    else:
+        slope = xp.sign(d) * xp.where(a == 0, 1, a) ** (p - 1) / xp.where(D == 0, 1, D) ** (p - 1)
+    slope *= g[..., None]
+    d_x1 = fm.sum_to_array(slope.sum(-2), x1.shape) if needs[0] else None
+    d_x2 = fm.sum_to_array(-slope.sum(-3), x2.shape) if needs[1] else None
+    return d_x1, d_x2
+
+
+@formula(_cdist_backward_arrays)
+def cdist_backward(g, x1, x2, dist, p, needs):
+    """(dx1, dx2) of :class:`CDist` on Tensors: derived from ``norm`` of the differences."""
+    return fm.derived_vjp(lambda a, b: _cdist_composed(a, b, p), g, (x1, x2), needs)
+
+
+class CDist(Primitive):
+    """D[..., i, j] = |x1_i - x2_j|_p ; dD/dx1_i = sum_j s_ij, dD/dx2_j = -sum_i s_ij with the
+    slopes s of :func:`_cdist_backward_arrays` (PyTorch's, finite where rows coincide)."""
+
+    @staticmethod
+    def forward(ctx, x1, x2, p):
+        ctx.p = p
+        out = _distances_array(_differences(x1, x2), p)
+        ctx.save_for_backward(x1, x2, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g, x1, x2, dist):
+        return fm.cdist_backward(g, x1, x2, dist, ctx.p, ctx.needs_input_grad) + (None,)
+
+
 def cdist(x1, x2, p=2.0, compute_mode=None):
     """Pairwise distances between the rows of x1 and x2: out[..., i, j] = |x1_i - x2_j|_p.
 
-    x1 (*, P, M) and x2 (*, R, M), batch axes broadcast, give (*, P, R); the p-norm of each
-    difference (p = inf: the largest |difference|; p = 0: how many coordinates differ, a
-    constant through which no gradient flows), with gradient 0 where two rows coincide, as
-    PyTorch's. ``compute_mode`` (PyTorch's choice of a matrix-product algorithm) is accepted and
-    changes nothing: the differences are formed directly.
+    x1 (*, P, M) and x2 (*, R, M) of one floating dtype, batch axes broadcast, give (*, P, R):
+    the p-norm of each difference (p = inf: the largest |difference|; p = 0: how many
+    coordinates differ, with gradient 0), with PyTorch's gradients: 0 where two rows coincide,
+    and for p = inf the whole gradient to every coordinate tied for the largest. The
+    differences are formed directly, (*, P, R, M) values; ``compute_mode`` (PyTorch's choice of
+    a matrix-product algorithm for p = 2) is checked and changes nothing. The second derivative
+    comes from ``norm`` of the differences (PyTorch has none).
 
     Example:
         >>> cr.cdist(cr.tensor([[0.0, 0.0]]), cr.tensor([[3.0, 4.0], [0.0, 1.0]]))
@@ -303,12 +385,14 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
     if x1.shape[-1] != x2.shape[-1]:
         raise ValueError(f"cdist: x1 and x2 must have the same number of columns, got shapes "
                          f"{x1.shape} and {x2.shape}")
-    if p < 0:
+    if x1.dtype.kind != "f" or x1.dtype != x2.dtype:
+        raise TypeError(f"cdist: expected x1 and x2 of the same floating dtype, got {x1.dtype} "
+                        f"and {x2.dtype}")
+    if not p >= 0:
         raise ValueError(f"cdist: p must be non-negative, got {p}")
-    difference = unsqueeze(x1, -2) - unsqueeze(x2, -3)
-    if p == 0:
-        return (difference != 0).sum(-1).to(difference.dtype)
-    return difference.norm(p, dim=-1)
+    if compute_mode not in _COMPUTE_MODES:
+        raise ValueError(f"cdist: {compute_mode!r} is not a valid value for compute_mode")
+    return CDist.apply(x1, x2, float(p))
 
 
 # The ops that chainrule exports as ``cr.<name>``.
