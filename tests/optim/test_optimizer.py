@@ -297,3 +297,23 @@ def test_load_state_dict_rejects_mismatches():
     bad["param_groups"][0]["lr"] = -1.0
     with pytest.raises(ValueError, match="Invalid learning rate: -1.0"):
         optim.Adam([a, b]).load_state_dict(bad)
+
+
+@pytest.mark.parametrize("cls,kwargs", ALL, ids=IDS)
+def test_a_zero_dim_parameter_resumes_identically(cls, kwargs):
+    """A scalar parameter's buffers are 0-d arrays: after load_state_dict they stay arrays that
+    the update changes in place (not numbers that it cannot)."""
+    def run(resume_after):
+        w = cr.tensor(1.0, requires_grad=True)
+        opt = cls([w], **kwargs)
+        for i in range(6):
+            if i == resume_after:
+                snapshot = opt.state_dict()
+                opt = cls([w], **kwargs)
+                opt.load_state_dict(snapshot)
+            opt.zero_grad()
+            ((w - 3.0) ** 2 + w ** 4 * 0.01).backward()
+            opt.step()
+        return w.item()
+
+    assert run(resume_after=2) == run(resume_after=None)

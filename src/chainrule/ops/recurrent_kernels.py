@@ -52,7 +52,7 @@ def _is_zero(h0) -> bool:
     return not bool(backend.namespace(h0).any(h0))
 
 
-def _weight_grad(d_gates, hs, h0, reverse):
+def weight_grad(d_gates, hs, h0, reverse):
     """dW_hh = sum_t dA_t^T h_{t-1}, with h_{t-1} read from the states hs (T, B, H) and h0.
 
     Two matrix products cover every step and sample: the steps whose previous state is in hs,
@@ -135,7 +135,7 @@ def rnn_backward(grad_output, gx, h0, w_hh, hs, mask, reverse, nonlinearity, nee
             if frozen is not None:
                 xp.copyto(d_prev, dh, where=frozen[t])
             dh = d_prev
-    d_w = _weight_grad(d_gx, hs, None if _is_zero(h0) else h0, reverse) if needs[2] else None
+    d_w = weight_grad(d_gx, hs, None if _is_zero(h0) else h0, reverse) if needs[2] else None
     return d_gx if needs[0] else None, dh if needs[1] else None, d_w
 
 
@@ -238,7 +238,7 @@ def lstm_backward(grad_output, gx, h0, c0, w_hh, out, local, mask, reverse, need
             if frozen is not None:
                 xp.copyto(d_prev, dh, where=frozen[t])
             dh = d_prev
-    d_w = _weight_grad(d_gx, hs, None if _is_zero(h0) else h0, reverse) if needs[3] else None
+    d_w = weight_grad(d_gx, hs, None if _is_zero(h0) else h0, reverse) if needs[3] else None
     return (d_gx if needs[0] else None, dh if needs[1] else None, dc if needs[2] else None, d_w)
 
 
@@ -338,8 +338,8 @@ def gru_backward(grad_output, gx, h0, w_hh, b_hh, hs, local, mask, reverse, need
     d_w = d_b = None
     if needs[2]:
         start = None if _is_zero(h0) else h0
-        d_w = xp.concatenate([_weight_grad(d_rz, hs, start, reverse),
-                              _weight_grad(d_hn, hs, start, reverse)])
+        d_w = xp.concatenate([weight_grad(d_rz, hs, start, reverse),
+                              weight_grad(d_hn, hs, start, reverse)])
     if needs[3]:
         d_b = xp.concatenate([d_rz.sum((0, 1)), d_hn.sum((0, 1))])
     return (d_x if needs[0] else None, dh if needs[1] else None, d_w, d_b)

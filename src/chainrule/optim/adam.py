@@ -78,8 +78,8 @@ class Adam(Optimizer):
     def _fused_update(self, param, grad, state, group):
         """The same update as one fused kernel (a GPU's path):
         :func:`~chainrule.ops.fused.adam_step` or ``amsgrad_step``, with the constants rounded
-        to the parameter's dtype as above; the moments are replaced by the kernel's results and
-        the parameter is written in place."""
+        to the parameter's dtype as above; the moments and the parameter are written in
+        place."""
         lr, (beta1, beta2), step = group["lr"], group["betas"], state["step"]
         decay = 1.0
         if self.decoupled_weight_decay and group["weight_decay"]:
@@ -87,14 +87,11 @@ class Adam(Optimizer):
         scalars = tuple(param.dtype.type(c) for c in (
             decay, beta1, 1.0 - beta1, beta2, 1.0 - beta2, lr / (1.0 - beta1 ** step),
             math.sqrt(1.0 - beta2 ** step), group["eps"]))
-        moments = (state["exp_avg"], state["exp_avg_sq"])
-        if group["amsgrad"]:
-            new, *moments = fused.amsgrad_step(param, grad, *moments, state["max_exp_avg_sq"],
-                                               *scalars)
-            state["max_exp_avg_sq"] = moments.pop()
-        else:
-            new, *moments = fused.adam_step(param, grad, *moments, *scalars)
-        state["exp_avg"], state["exp_avg_sq"] = moments
+        names = ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if group["amsgrad"] else [])
+        kernel = fused.amsgrad_step if group["amsgrad"] else fused.adam_step
+        new, *moments = kernel(param, grad, *(state[n] for n in names), *scalars)
+        for n, value in zip(names, moments):
+            state[n][...] = value  # in place, as the CPU path and PyTorch update them
         param[...] = new
 
 

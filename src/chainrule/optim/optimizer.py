@@ -282,8 +282,8 @@ def _import(value, param: Tensor, name: str, index):
     """One state value for ``param``: arrays copied to its dtype and device, steps as ints."""
     if isinstance(value, (list, tuple)):
         value = np.asarray(value)
-    if hasattr(value, "shape") and value.ndim == 0:
-        value = value.item()
+    if hasattr(value, "shape") and value.ndim == 0 and (name == "step" or param.ndim):
+        value = value.item()  # a number saved as a 0-d array (a 0-d parameter's buffers stay)
     if not hasattr(value, "shape"):
         if name == "step":
             return int(value)

@@ -79,8 +79,8 @@ class SGD(Optimizer):
     def _fused_update(self, param, grad, state, group):
         """The momentum update as one fused kernel (a GPU's path, once the buffer exists):
         :func:`~chainrule.ops.fused.sgd_momentum_step` and its undamped and Nesterov forms, with
-        the constants rounded to the parameter's dtype as above; the buffer is replaced by the
-        kernel's result and the parameter is written in place."""
+        the constants rounded to the parameter's dtype as above; the buffer and the parameter are
+        written in place."""
         scalar = param.dtype.type
         momentum, lr, dampening = scalar(group["momentum"]), scalar(group["lr"]), group["dampening"]
         buf = state["momentum_buffer"]
@@ -91,5 +91,5 @@ class SGD(Optimizer):
         else:
             new, buf = fused.sgd_momentum_step(param, grad, buf, momentum,
                                                scalar(1.0 - dampening), lr)
-        state["momentum_buffer"] = buf
+        state["momentum_buffer"][...] = buf  # in place, as the CPU path and PyTorch
         param[...] = new
