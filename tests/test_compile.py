@@ -467,3 +467,35 @@ def test_trainer_compile_gives_the_same_history():
                           metrics=["accuracy"], compile=compiled)
         histories.append(trainer.fit((X, y), epochs=3, batch_size=32, seed=1, verbose=0).history)
     assert histories[0] == histories[1]
+
+
+@pytest.mark.parametrize("name", ["sort", "topk", "argsort", "count_nonzero", "nonzero",
+                                  "unique"])
+def test_orders_and_selections_follow_the_values_at_every_call(name):
+    """sort/topk/argsort/count_nonzero run again at each replay (as argmax); nonzero and unique,
+    whose result's size depends on the values, make the call run eagerly."""
+    w = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    weights = cr.tensor([1.0, 10.0, 100.0])
+    reads = {
+        "sort": lambda y: (cr.sort(y).values * weights).sum() + cr.sort(y, 0, True).indices[0],
+        "topk": lambda y: cr.topk(y, 2).values.sum() + cr.topk(y, 1, largest=False).indices[0],
+        "argsort": lambda y: y[cr.argsort(y)[0]] + cr.argsort(y, descending=True)[0],
+        "count_nonzero": lambda y: cr.count_nonzero(y > 1.5) + y.sum(),
+        "nonzero": lambda y: cr.nonzero(y > 1.5).sum() + y.sum(),
+        "unique": lambda y: cr.unique(y.detach()).sum() * y.sum(),
+    }
+
+    def step(x):
+        out = reads[name](x * w)
+        out.backward()
+        return out
+
+    compiled = cr.compile(step)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for x in ([3.0, 1.0, 2.0], [3.0, 1.0, 2.0], [1.0, 5.0, 0.1], [1.0, 5.0, 0.1]):
+            w.grad = None
+            got, got_grad = compiled(cr.tensor(x)).item(), w.grad.numpy().copy()
+            w.grad = None
+            assert got == step(cr.tensor(x)).item()
+            np.testing.assert_array_equal(got_grad, w.grad.numpy())

@@ -10,8 +10,15 @@ Example:
 
 # NOTE: tensor first: it imports the ops and the engine once Tensor is defined (the one cycle).
 from chainrule.tensor import Tensor  # noqa: F401, I001
+from chainrule.tensor import detach, is_floating_point, is_tensor, numel  # noqa: F401
 from chainrule import autograd  # noqa: F401
-from chainrule.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from chainrule.autograd import (  # noqa: F401
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from chainrule.backend import (  # noqa: F401
     bool_,
     device,
@@ -45,6 +52,8 @@ from chainrule.creation import (  # noqa: F401
     from_numpy,
     full,
     full_like,
+    get_default_dtype,
+    initial_seed,
     linspace,
     ones,
     ones_like,
@@ -55,17 +64,21 @@ from chainrule.creation import (  # noqa: F401
     randn,
     randn_like,
     randperm,
+    seed,
     tensor,
     zeros,
     zeros_like,
 )
 from chainrule.ops import *  # noqa: F401,F403
-from chainrule.ops import abs, max, min, pow, sum  # noqa: F401,A004
+from chainrule.ops import abs, all, any, max, min, pow, round, sum  # noqa: F401,A004
+
 
 from chainrule import memory as _memory  # noqa: E402
 from chainrule.compile import compile  # noqa: E402, F401, A004 - PyTorch's name
 
 __version__ = "0.1.0"
+
+
 _memory.apply_default()
 
 # Sub-packages load on first use (``cr.nn``, ``cr.optim``, ...), keeping ``import chainrule`` fast.

@@ -9,6 +9,8 @@ tell the tracer about:
   ``step``, ``Module.zero_grad``, ``nn.utils.clip_grad_*_``, and functions making a tensor
   without a graph from tensor values (comparisons, ``argmax``, integer casts);
 - values read from a tensor (``item``, ``bool``, ``tolist``, ``numpy``, ...), which become guards;
+- functions whose result's size depends on tensor values (``nonzero``, ``unique``), which make
+  the call not replayable;
 - the modules called (their training mode keys the tape; their hooks make it not replayable);
 - batch norm's update of its running statistics in training, replayed as an effect;
 - tensors made by ``wrap`` outside a primitive from the values of tensors the tracer knows,
@@ -129,6 +131,16 @@ def _host(idempotent: bool, owner: bool = True, test=None):
     return handler
 
 
+def _refused(reason):
+    """A handler making the traced call not replayable, for ``reason``."""
+
+    def handler(obs, frame):
+        if not (obs.tracer.depth or obs.tracer.in_backward):
+            obs.tracer.reject(reason)
+
+    return handler
+
+
 def _read(name, read):
     """A handler making a value read from a tensor a guard."""
     read.__name__ = name
@@ -237,7 +249,7 @@ def _watch_table() -> dict:
     """The code objects the observer watches: ``{code: handler(observer, frame)}``."""
     from chainrule.nn import functional, functional_norm, module, utils
     from chainrule.nn.layers.normalization import BatchNormBase
-    from chainrule.ops import compare, elementwise, reduce, unary
+    from chainrule.ops import compare, elementwise, reduce, selection, sorting, unary
     from chainrule.optim.lr_scheduler import LRScheduler
     from chainrule.optim.optimizer import Optimizer
 
@@ -254,8 +266,12 @@ def _watch_table() -> dict:
         table[fn.__code__] = _host(False, owner=False)
     pure = [getattr(compare, name) for name in compare.__all__ if name not in ("allclose",
                                                                                "equal")]
-    for fn in (*pure, reduce.argmax, reduce.argmin, unary.sign, functional.one_hot):
+    for fn in (*pure, reduce.argmax, reduce.argmin, sorting.argsort, selection.count_nonzero,
+               unary.sign, functional.one_hot):
         table[fn.__code__] = _host(True, owner=False)
+    for fn in (selection.nonzero, selection.unique):
+        table[fn.__code__] = _refused(f"it calls {fn.__name__}, whose result's size depends on "
+                                      "tensor values")
     table[elementwise.cast.__code__] = _host(True, False, lambda loc: np.dtype(
         loc["dtype"]).kind not in "fc")
     table[reduce.sum.__code__] = _host(True, False, lambda loc: loc["x"].dtype.kind in "biu")

@@ -7,6 +7,8 @@ Shapes may be given as varargs or as one tuple: ``zeros(2, 3) == zeros((2, 3))``
 
 from __future__ import annotations
 
+import secrets
+
 import numpy as np
 
 from chainrule import backend
@@ -68,6 +70,11 @@ def from_numpy(array) -> Tensor:
     A NumPy array (or a CuPy array, on the GPU) is used as it is, without a copy.
     """
     return wrap(array if isinstance(array, ARRAY_TYPES) else np.asarray(array))
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of floating-point tensors made without a ``dtype``: float32."""
+    return backend.DEFAULT_FLOAT
 
 
 def _dtype(dtype):
@@ -189,3 +196,17 @@ def randperm(n, dtype=None, device=None, generator=None) -> Tensor:
     """A random permutation of 0 .. n-1 (int64)."""
     gen = generator or backend.default_generator()
     return _placed(gen.permutation(n).astype(np.dtype(dtype or np.int64)), device)
+
+
+def seed() -> int:
+    """Seed the global generator with a fresh non-deterministic 64-bit number and return it
+    (``manual_seed(seed())`` replays the run that follows)."""
+    value = secrets.randbits(64)
+    backend.manual_seed(value)
+    return value
+
+
+def initial_seed() -> int:
+    """The seed the global generator was last seeded with (0 until ``manual_seed`` or
+    ``seed`` is called); restoring a state with ``set_rng_state`` does not change it."""
+    return int(backend.default_generator().bit_generator.seed_seq.entropy)

@@ -131,6 +131,11 @@ class Tensor(TensorOperators):
         return backend.device(backend.device_of(self.data))
 
     @property
+    def is_cuda(self) -> bool:
+        """True when the data lives on a GPU (a CuPy array)."""
+        return backend.is_gpu_array(self.data)
+
+    @property
     def is_leaf(self) -> bool:
         """True for tensors created by the user (not by a recorded operation)."""
         return self._node is None
@@ -156,6 +161,10 @@ class Tensor(TensorOperators):
 
     def numel(self) -> int:
         return int(self.data.size)
+
+    def is_floating_point(self) -> bool:
+        """True for float16, float32 and float64 tensors."""
+        return self.data.dtype.kind == "f"
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
@@ -286,6 +295,9 @@ class Tensor(TensorOperators):
     def bool(self) -> Tensor:
         return self.to(np.bool_)
 
+    def byte(self) -> Tensor:
+        return self.to(np.uint8)
+
     def cpu(self) -> Tensor:
         return self.to("cpu")
 
@@ -353,6 +365,26 @@ class Tensor(TensorOperators):
         """Keep ``.grad`` for this non-leaf tensor during backward."""
         if self._node is not None:
             self._node._retained = weakref.ref(self)
+
+
+def is_tensor(obj) -> bool:
+    """True if ``obj`` is a chainrule Tensor (PyTorch's ``torch.is_tensor``)."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input) -> bool:  # noqa: A002 - PyTorch's name
+    """True if ``input`` has a floating-point dtype (float16, float32, float64)."""
+    return input.is_floating_point()
+
+
+def numel(input) -> int:  # noqa: A002 - PyTorch's name
+    """The number of elements of ``input``: the product of its shape (1 for a 0-d tensor)."""
+    return input.numel()
+
+
+def detach(input) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``input.detach()``: the same data (and version counter), cut from the graph."""
+    return input.detach()
 
 
 # NOTE: chainrule's one import cycle. A Tensor's methods are calls into the ops, the engine and

@@ -564,7 +564,200 @@ INDEXING = [
         case((2, 3), (4, 3, 5), (2, 5), equation="bn,anm,bm->ba"))),
 ]
 
-OPS = ELEMENTWISE + REDUCTIONS + MOVEMENT + LINALG + INDEXING
+
+# ---- running sums, products, sorting, rearranging, selecting --------------------------------
+def with_zeros(rng, shape):
+    """Normal values with some set to exactly 0 (prod's gradient there is the product of the
+    others; with two zeros in a slice it is 0)."""
+    x = normal(rng, shape)
+    return np.where(rng.random(shape) < 0.3, 0.0, x)
+
+
+def near_ints(rng, shape):
+    """Integers in [-2, 2], some moved by 1e-9 (close but not equal)."""
+    return small_ints(rng, shape) + np.where(rng.random(shape) < 0.3, 1e-9, 0.0)
+
+
+def _np_prod(x, dim=None, keepdim=False):
+    return x.prod(axis=dim, keepdims=keepdim)
+
+
+def _torch_prod(t, x, dim=None, keepdim=False):
+    if dim is None:  # torch.prod(x) has no keepdim
+        return t.prod(x).reshape((1,) * x.ndim if keepdim else ())
+    return t.prod(x, dim, keepdim=keepdim)
+
+
+def _np_sort(x, dim=-1, descending=False):
+    if x.ndim == 0:
+        return x, np.asarray(0)
+    index = np.argsort(-x if descending else x, axis=dim, kind="stable")
+    return np.take_along_axis(x, index, dim), index
+
+
+def _np_topk(x, k, dim=-1, largest=True):
+    values, index = _np_sort(x, dim, descending=largest)
+    return values.take(np.arange(k), dim), index.take(np.arange(k), dim)
+
+
+def _np_cosine_similarity(a, b, dim=1, eps=1e-8):
+    a, b = np.broadcast_arrays(a, b)
+    na = np.maximum(np.linalg.norm(a, axis=dim, keepdims=True), eps)
+    nb = np.maximum(np.linalg.norm(b, axis=dim, keepdims=True), eps)
+    return ((a / na) * (b / nb)).sum(axis=dim)
+
+
+def _np_masked_select(x, mask):
+    x, mask = np.broadcast_arrays(x, mask)
+    return x[mask]
+
+
+def _np_unique(x, dim=None):
+    values, inverse, counts = np.unique(x, return_inverse=True, return_counts=True, axis=dim)
+    return values, inverse.reshape(x.shape if dim is None else -1), counts
+
+
+def _np_all_any(fn):
+    return lambda x, dim=None, keepdim=False: fn(x, axis=dim, keepdims=keepdim)
+
+
+def _torch_all_any(name):
+    def ref(t, x, dim=None, keepdim=False):
+        if dim is None:
+            return getattr(t, name)(x)
+        return getattr(t, name)(x, dim=dim, keepdim=keepdim)
+
+    return ref
+
+
+ALONG_DIM = (case((3, 4), dim=1), case((3, 4), dim=0), case((2, 3, 4), dim=-2), case((5,), dim=0),
+             case((), dim=0))
+PROD = (case((2, 3, 4)), case((2, 3, 4), dim=1), case((2, 3, 4), dim=-1, keepdim=True),
+        case((3, 5), dim=0), case((7,), dim=0), case((), dim=0), case((3, 4), keepdim=True))
+ROUNDING = (case((3, 4)), case(()), case((2, 1, 3)))
+
+
+def _rounding(name, fn, ref, torch_fn):
+    return Op(name, fn, ref, torch_fn, ROUNDING, strategy=unary_cases)
+
+
+SCANS_AND_SORTING = [
+    Op("cumsum", lambda x, dim: cr.cumsum(x, dim), lambda x, dim: np.cumsum(x, axis=dim % max(
+        x.ndim, 1)).reshape(x.shape), lambda t, x, dim: t.cumsum(x, dim), ALONG_DIM,
+       strategy=lambda: reduce_cases("int", keepdim=False)),
+    Op("cumsum_method", lambda x, dim: x.cumsum(dim), lambda x, dim: np.cumsum(x, axis=dim),
+       lambda t, x, dim: x.cumsum(dim), (case((3, 4), dim=-1),)),
+    Op("prod", cr.prod, _np_prod, _torch_prod, PROD,
+       strategy=lambda: reduce_cases("int_or_none")),
+    Op("prod_with_zeros", lambda x, dim=None: x.prod(dim), lambda x, dim=None: x.prod(axis=dim),
+       lambda t, x, dim=None: t.prod(x) if dim is None else x.prod(dim),
+       (case((3, 5), dim=1), case((4, 6), dim=0), case((6,)), case((2, 3)))),
+    Op("sort", cr.sort, _np_sort,
+       lambda t, x, dim=-1, descending=False: tuple(t.sort(x, dim=dim, descending=descending)),
+       (case((3, 4)), case((3, 4), dim=0), case((2, 3, 4), dim=1, descending=True),
+        case((5,), descending=True), case(())), distinct(),
+       strategy=lambda: reduce_cases("int", keepdim=False)),
+    Op("sort_method", lambda x: x.sort(0, True), lambda x: _np_sort(x, 0, True),
+       lambda t, x: tuple(x.sort(0, True)), (case((4, 3)),), distinct()),
+    Op("argsort", cr.argsort, lambda x, dim=-1, descending=False: _np_sort(x, dim, descending)[1],
+       lambda t, x, dim=-1, descending=False: t.argsort(x, dim=dim, descending=descending),
+       (case((3, 4)), case((2, 3, 4), dim=0, descending=True)), distinct(), differentiable=False),
+    Op("topk", cr.topk, lambda x, k, dim=-1, largest=True: _np_topk(x, k, dim, largest),
+       lambda t, x, k, dim=-1, largest=True: tuple(t.topk(x, k, dim=dim, largest=largest)),
+       (case((3, 5), k=2), case((3, 5), k=3, dim=0, largest=False), case((2, 3, 4), k=4),
+        case((6,), k=6), case((6,), k=0)), distinct()),
+    Op("topk_method", lambda x: x.topk(2), lambda x: _np_topk(x, 2), lambda t, x: tuple(x.topk(2)),
+       (case((4, 3)),), distinct()),
+]
+
+ROUNDINGS = [
+    _rounding("floor", cr.floor, np.floor, lambda t, x: t.floor(x)),
+    _rounding("ceil", lambda x: x.ceil(), np.ceil, lambda t, x: x.ceil()),
+    _rounding("trunc", cr.trunc, np.trunc, lambda t, x: t.trunc(x)),
+    _rounding("round", cr.round, np.round, lambda t, x: t.round(x)),
+    Op("round_decimals", lambda x, decimals: x.round(decimals=decimals),
+       lambda x, decimals: np.round(x, decimals),
+       lambda t, x, decimals: t.round(x, decimals=decimals),
+       (case((3, 4), decimals=1), case((3, 4), decimals=-1), case((), decimals=2))),
+    Op("log2", cr.log2, np.log2, lambda t, x: t.log2(x), UNARY, positive,
+       strategy=unary_cases),
+    Op("log10", lambda x: x.log10(), np.log10, lambda t, x: x.log10(), UNARY, positive,
+       strategy=unary_cases),
+]
+
+REARRANGING = [
+    Op("flip", cr.flip, lambda x, dims: np.flip(x, dims), lambda t, x, dims: t.flip(x, dims),
+       (case((3, 4), dims=(0,)), case((2, 3, 4), dims=(0, -1)), case((5,), dims=[0]),
+        case((), dims=()))),
+    Op("flip_method", lambda x: x.flip(1, 0), lambda x: np.flip(x, (1, 0)),
+       lambda t, x: x.flip(1, 0), (case((3, 4)),)),
+    Op("roll", cr.roll, lambda x, shifts, dims=None: np.roll(x, shifts, dims),
+       lambda t, x, shifts, dims=None: t.roll(x, shifts, dims),
+       (case((3, 4), shifts=1), case((3, 4), shifts=-5, dims=1),
+        case((2, 3, 4), shifts=(1, 2), dims=(0, 2)), case((3, 4), shifts=(3, 0), dims=(0, 1)),
+        case((5,), shifts=7, dims=0))),
+    Op("tile", cr.tile, lambda x, dims: np.tile(x, dims), lambda t, x, dims: t.tile(x, dims),
+       (case((2, 3), dims=(2,)), case((2, 3), dims=(2, 1, 2)), case((3,), dims=(2, 2)),
+        case((), dims=(3,)))),
+    Op("tile_method", lambda x: x.tile(2, 2), lambda x: np.tile(x, (2, 2)),
+       lambda t, x: x.tile(2, 2), (case((2, 3)),)),
+    Op("unbind", cr.unbind, lambda x, dim=0: tuple(np.moveaxis(x, dim, 0)),
+       lambda t, x, dim=0: t.unbind(x, dim),
+       (case((3, 4)), case((3, 4), dim=1), case((2, 3, 4), dim=-1))),
+    Op("hstack", lambda *xs: cr.hstack(xs), lambda *xs: np.hstack(xs),
+       lambda t, *xs: t.hstack(xs),
+       (case((2,), (3,)), case((2, 3), (2, 1)), case((), (2,)), case((2, 2, 3), (2, 1, 3)))),
+    Op("vstack", lambda *xs: cr.vstack(xs), lambda *xs: np.vstack(xs),
+       lambda t, *xs: t.vstack(xs),
+       (case((3,), (3,)), case((2, 3), (1, 3), (3,)), case((), ()), case((2, 2, 3), (1, 2, 3)))),
+    Op("concat", lambda *xs, dim=0: cr.concat(xs, dim), lambda *xs, dim=0: np.concatenate(xs, dim),
+       lambda t, *xs, dim=0: t.concat(xs, dim),
+       (case((2, 3), (1, 3)), case((2, 3), (2, 2), dim=1))),
+    Op("meshgrid", lambda *xs, indexing: cr.meshgrid(*xs, indexing=indexing),
+       lambda *xs, indexing: tuple(np.meshgrid(*xs, indexing=indexing)),
+       lambda t, *xs, indexing: t.meshgrid(*xs, indexing=indexing),
+       (case((2,), (3,), indexing="ij"), case((2,), (3,), indexing="xy"),
+        case((2,), (3,), (4,), indexing="xy"), case((4,), indexing="ij"))),
+]
+
+SELECTING = [
+    Op("masked_select", cr.masked_select, _np_masked_select, lambda t, x, m: t.masked_select(x, m),
+       (case((3, 4), (3, 4)), case((3, 4), (4,)), case((4,), (3, 4)), case((), ())),
+       (normal, boolean), strategy=broadcast_cases),
+    Op("cosine_similarity", cr.cosine_similarity, _np_cosine_similarity,
+       lambda t, a, b, dim=1: t.cosine_similarity(a, b, dim=dim),
+       (case((3, 4), (3, 4)), case((2, 3, 4), (3, 1), dim=0), case((4,), (2, 4), dim=-1),
+        case((3, 5), (3, 5), dim=0))),
+    Op("F.cosine_similarity", lambda a, b: cr.nn.functional.cosine_similarity(a, b, 0),
+       lambda a, b: _np_cosine_similarity(a, b, 0),
+       lambda t, a, b: t.nn.functional.cosine_similarity(a, b, 0), (case((4,), (4,)),)),
+    Op("all", cr.all, _np_all_any(np.all), _torch_all_any("all"), REDUCE[:4] + (case((3,)),),
+       small_ints, differentiable=False),
+    Op("any", lambda x, **kw: x.any(**kw), _np_all_any(np.any), _torch_all_any("any"),
+       REDUCE[:4], boolean, differentiable=False),
+    Op("count_nonzero", cr.count_nonzero,
+       lambda x, dim=None: np.asarray(np.count_nonzero(x, axis=dim), dtype=np.int64),
+       lambda t, x, dim=None: t.count_nonzero(x, dim=dim),
+       (case((3, 4)), case((3, 4), dim=1), case((2, 3, 4), dim=(0, 2)), case(())), small_ints,
+       differentiable=False),
+    Op("isclose", cr.isclose, np.isclose, lambda t, a, b: t.isclose(a, b),
+       (case((3, 4), (3, 4)), case((3, 4), (4,)), case((), (2, 2))), (small_ints, near_ints),
+       differentiable=False),
+    Op("nonzero", cr.nonzero, np.argwhere, lambda t, x: t.nonzero(x),
+       (case((3, 4)), case((2, 3, 4)), case((5,))), small_ints, differentiable=False),
+    Op("nonzero_as_tuple", lambda x: x.nonzero(as_tuple=True), np.nonzero,
+       lambda t, x: x.nonzero(as_tuple=True), (case((3, 4)),), small_ints,
+       differentiable=False),
+    Op("unique", lambda x, dim=None: cr.unique(x, return_inverse=True, return_counts=True,
+                                               dim=dim),
+       _np_unique,
+       lambda t, x, dim=None: t.unique(x, return_inverse=True, return_counts=True, dim=dim),
+       (case((3, 4)), case((5,)), case((4, 3), dim=0), case((2, 4), dim=1)), small_ints,
+       differentiable=False),
+]
+
+OPS = (ELEMENTWISE + REDUCTIONS + MOVEMENT + LINALG + INDEXING + SCANS_AND_SORTING + ROUNDINGS
+       + REARRANGING + SELECTING)
 
 
 def all_cases(ops=None):

@@ -6,6 +6,7 @@ from chainrule.autograd.function import Function  # noqa: F401
 from chainrule.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
 from chainrule.autograd.mode import (  # noqa: F401
     enable_grad,
+    inference_mode,
     is_grad_enabled,
     no_grad,
     set_grad_enabled,

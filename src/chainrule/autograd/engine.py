@@ -23,7 +23,6 @@ from chainrule.autograd.function import Primitive, input_key
 from chainrule.autograd.mode import set_grad_enabled, state
 from chainrule.tensor import ARRAY_TYPES, Tensor, wrap
 
-
 _GRADIENT_TYPES = (Tensor, *ARRAY_TYPES)
 
 

@@ -88,3 +88,38 @@ class enable_grad(_GradSwitch):
     """Re-enables graph recording inside a ``no_grad`` block."""
 
     enabled = True
+
+
+class inference_mode(_GradSwitch):  # noqa: N801 - PyTorch's name
+    """``no_grad`` for inference: operations inside record no graph (PyTorch's
+    ``torch.inference_mode``). ``inference_mode(False)`` changes nothing.
+
+    Works as ``with cr.inference_mode():``, ``@cr.inference_mode()`` and ``@cr.inference_mode``.
+    Unlike PyTorch, tensors made inside are ordinary tensors: they may enter a graph later.
+    """
+
+    def __new__(cls, mode=True):
+        self = object.__new__(cls)
+        if callable(mode):  # used as a bare decorator: @cr.inference_mode
+            self.mode = True
+            return self(mode)
+        self.mode = bool(mode)
+        return self
+
+    def __init__(self, mode=True):
+        pass
+
+    @property
+    def enabled(self):
+        return is_grad_enabled() if not self.mode else False
+
+    def clone(self):
+        return type(self)(self.mode)
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.clone():
+                return fn(*args, **kwargs)
+
+        return wrapper

@@ -46,8 +46,10 @@ from chainrule.ops.pooling import (
     max_pool1d,
     max_pool2d,
 )
+from chainrule.ops.reduce import cosine_similarity  # re-exported
 from chainrule.ops.reduce import log_softmax as _log_softmax
 from chainrule.ops.reduce import softmax as _softmax
+from chainrule.ops.sampling import dropout as _dropout
 from chainrule.ops.special import heaviside, normal_cdf, signum
 from chainrule.ops.special import softplus as _softplus
 from chainrule.ops.unary import exp, relu, sigmoid, tanh
@@ -62,6 +64,7 @@ __all__ = [
     "nll_loss", "cross_entropy", "embedding", "conv1d", "conv2d", "conv_transpose2d", "fold",
     "unfold", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d",
     "max_pool1d", "max_pool2d", "pad", "interpolate", "scaled_dot_product_attention",
+    "cosine_similarity",
 ]
 
 
@@ -207,19 +210,7 @@ def dropout(input, p=0.5, training=True, generator=None):
         training: apply dropout (True) or return the input (False).
         generator: a ``numpy.random.Generator``; default chainrule's global generator.
     """
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
-    if not training or p == 0.0:
-        return input
-    if p == 1.0:
-        return input * 0.0
-    gen = generator if generator is not None else backend.default_generator()
-    dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float32)
-    keep = gen.random(input.shape, dtype=np.float32) >= p
-    mask = keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
-    if backend.is_gpu_array(input.data):  # pragma: no cover - GPU only
-        mask = backend.to_device(mask, "cuda")
-    return input * mask
+    return _dropout(input, p, training, generator=generator)
 
 
 # ---- encoding --------------------------------------------------------------------------------

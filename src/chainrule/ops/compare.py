@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.ops.reduce import normalize_dims
 from chainrule.tensor import Tensor, tensor_method, wrap
 
 
@@ -77,19 +78,79 @@ def isfinite(x):
 
 
 @tensor_method
-def allclose(a, b, rtol=1e-5, atol=1e-8) -> bool:
-    """True when |a - b| <= atol + rtol |b| everywhere."""
-    return bool(np.allclose(_raw(a), _raw(b), rtol=rtol, atol=atol))
+def allclose(input, other, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:  # noqa: A002
+    """True when |input - other| <= atol + rtol |other| everywhere (NaNs equal when
+    ``equal_nan``)."""
+    return bool(np.allclose(_raw(input), _raw(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
-def equal(a, b) -> bool:
+@tensor_method
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A002
+    """|input - other| <= atol + rtol |other| elementwise, as a boolean tensor (no gradient).
+
+    Equal elements (infinities included) are always close; NaNs are close to each other only
+    when ``equal_nan``. Both tensors must have the same dtype, as in PyTorch; they broadcast.
+
+    Example:
+        >>> cr.isclose(cr.tensor([1.0, 2.0]), cr.tensor([1.0 + 1e-9, 2.1]))
+        tensor([ True, False])
+    """
+    a, b = _raw(input), _raw(other)
+    if isinstance(input, Tensor) and isinstance(other, Tensor) and a.dtype != b.dtype:
+        raise TypeError(f"isclose: input ({a.dtype}) and other ({b.dtype}) must have the same "
+                        "dtype")
+    if rtol < 0 or atol < 0:
+        raise ValueError(f"isclose: rtol ({rtol}) and atol ({atol}) must be non-negative")
+    return wrap(np.asarray(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+
+
+def _truth_reduction(np_fn, input, dim, keepdim):  # noqa: A002
+    """``np_fn`` (all or any) of ``input != 0`` over ``dim``: bool, uint8 for uint8 input."""
+    data = _raw(input)
+    axis = normalize_dims(dim, data.ndim, np_fn.__name__)
+    if data.ndim == 0:
+        axis = None
+    out = np.asarray(np_fn(data, axis=axis, keepdims=keepdim))
+    return wrap(out.astype(np.uint8) if data.dtype == np.uint8 else out)
+
+
+@tensor_method
+def all(input, dim=None, keepdim=False):  # noqa: A001, A002 - PyTorch's names
+    """True where every element along ``dim`` (all elements when None) is non-zero.
+
+    ``dim`` is an int or a tuple of ints; ``keepdim`` keeps the reduced dims with size 1. The
+    result is a bool tensor (uint8 for a uint8 input, as in PyTorch); there is no gradient.
+
+    Example:
+        >>> cr.tensor([[1, 0], [2, 3]]).all(dim=1)
+        tensor([False,  True])
+    """
+    return _truth_reduction(np.all, input, dim, keepdim)
+
+
+@tensor_method
+def any(input, dim=None, keepdim=False):  # noqa: A001, A002 - PyTorch's names
+    """True where at least one element along ``dim`` (any element when None) is non-zero.
+
+    ``dim`` is an int or a tuple of ints; ``keepdim`` keeps the reduced dims with size 1. The
+    result is a bool tensor (uint8 for a uint8 input, as in PyTorch); there is no gradient.
+
+    Example:
+        >>> cr.tensor([[1, 0], [0, 0]]).any(dim=1)
+        tensor([ True, False])
+    """
+    return _truth_reduction(np.any, input, dim, keepdim)
+
+
+@tensor_method
+def equal(input, other) -> bool:  # noqa: A002 - PyTorch's name
     """True when both have the same shape and elements."""
-    a, b = _raw(a), _raw(b)
+    a, b = _raw(input), _raw(other)
     return a.shape == b.shape and bool((a == b).all())
 
 
 # The ops that chainrule exports as ``cr.<name>``.
 __all__ = [
-    "allclose", "eq", "equal", "ge", "gt", "isfinite", "isinf", "isnan", "le",
-    "logical_and", "logical_not", "logical_or", "lt", "ne",
+    "all", "allclose", "any", "eq", "equal", "ge", "gt", "isclose", "isfinite", "isinf", "isnan",
+    "le", "logical_and", "logical_not", "logical_or", "lt", "ne",
 ]

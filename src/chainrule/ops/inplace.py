@@ -19,6 +19,7 @@ from chainrule.ops.elementwise import add, cast, clamp, div, mul, pow, sub
 from chainrule.ops.indexing import masked_fill, scatter, scatter_add
 from chainrule.ops.linalg import matmul
 from chainrule.ops.movement import index_arrays, index_put
+from chainrule.ops.sampling import normal
 from chainrule.tensor import Tensor, tensor_method, wrap
 
 # The op each in-place ufunc records when gradients flow.
@@ -182,6 +183,14 @@ def fill_(x, value):
 def copy_(x, src):
     """x = src (broadcast to x's shape), in place."""
     return write(x, "copy_", Ellipsis, src)
+
+
+@tensor_method
+def normal_(x, mean=0.0, std=1.0, *, generator=None):
+    """x = samples of N(mean, std^2), in place (from the global generator unless given)."""
+    sample = normal(float(mean), float(std), x.shape, generator=generator, dtype=x.dtype,
+                    device=x.device)
+    return write(x, "normal_", Ellipsis, sample)
 
 
 def setitem(x, index, value) -> None:

@@ -2,8 +2,9 @@
 error.
 
 Each is on the hot path of training (and the first two need care at the extremes), so each is
-one graph node with a stable forward on arrays. Their backward formulas use only operators and formula
-functions (:mod:`chainrule.ops.formula`), so they are differentiable again (``create_graph=True``).
+one graph node with a stable forward on arrays. Their backward formulas use only operators and
+formula functions (:mod:`chainrule.ops.formula`), so they are differentiable again
+(``create_graph=True``).
 The user-facing functions with argument checks live in :mod:`chainrule.nn.losses`.
 """
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from chainrule import backend
 from chainrule.ops import fused
-from chainrule.ops.recurrent_kernels import weight_grad
-from chainrule.ops.recurrent_kernels import order, rnn_local
+from chainrule.ops.recurrent_kernels import order, rnn_local, weight_grad
 
 
 def _blocks(a, gates):

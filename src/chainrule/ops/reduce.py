@@ -10,8 +10,10 @@ import numpy as np
 
 from chainrule.autograd.function import Primitive
 from chainrule.ops import formula as fm
+from chainrule.ops.broadcast import broadcast_to
 from chainrule.ops.elementwise import maximum, minimum, where
 from chainrule.ops.formula import formula
+from chainrule.ops.promotion import promoted
 from chainrule.ops.unary import log, sqrt
 from chainrule.tensor import Tensor, ValuesIndices, tensor_method, wrap
 
@@ -189,11 +191,17 @@ def min(x, dim=None, keepdim=False):  # noqa: A001
     return _extremum(x, dim, keepdim, False)
 
 
+@tensor_method
 def amax(x, dim=None, keepdim=False):
+    """The maximum over ``dim`` (an int, a tuple or None), values only; ties share the
+    gradient evenly."""
     return _reduce(Extremum, x, dim, keepdim, True, op="amax")
 
 
+@tensor_method
 def amin(x, dim=None, keepdim=False):
+    """The minimum over ``dim`` (an int, a tuple or None), values only; ties share the
+    gradient evenly."""
     return _reduce(Extremum, x, dim, keepdim, False, op="amin")
 
 
@@ -285,12 +293,51 @@ def norm(x, p=2, dim=None, keepdim=False):
     return _root(sum(x.abs() ** p, dim, keepdim), p)
 
 
+def _norm_at_least(x, dim, eps):
+    """||x|| along ``dim`` (kept), with values below ``eps`` raised to ``eps``.
+
+    NOTE: as in PyTorch, the clamp changes the value only: the gradient is that of the norm,
+    so it is added as a constant (eps - ||x|| where the norm is smaller, else 0).
+    """
+    n = norm(x, 2, dim, keepdim=True)
+    return n + (np.maximum(n.data, eps) - n.data)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """The cosine of the angle between x1 and x2 along ``dim``.
+
+    cos = sum_d (x1_d / max(||x1||, eps)) (x2_d / max(||x2||, eps)), computed from the
+    normalised vectors (so |cos| <= 1) as PyTorch does; x1 and x2 broadcast together.
+
+    Args:
+        x1, x2: floating-point tensors that broadcast together.
+        dim: the dimension of the vectors.
+        eps: the smallest norm divided by (a zero vector has cosine 0 with anything).
+
+    Returns:
+        The broadcast shape without ``dim``.
+
+    Example:
+        >>> cr.cosine_similarity(cr.tensor([[1.0, 0.0]]), cr.tensor([[1.0, 1.0]]))
+        tensor([0.7071])
+    """
+    x1, x2 = promoted(x1, x2)
+    if x1.data.dtype.kind != "f":
+        raise TypeError(f"cosine_similarity: expected floating-point inputs, got dtype "
+                        f"{x1.dtype}")
+    shape = np.broadcast_shapes(x1.shape, x2.shape)
+    (axis,) = normalize_dims(dim, len(shape), "cosine_similarity")
+    x1, x2 = broadcast_to(x1, shape), broadcast_to(x2, shape)
+    unit1, unit2 = x1 / _norm_at_least(x1, axis, eps), x2 / _norm_at_least(x2, axis, eps)
+    return sum(unit1 * unit2, axis)
+
+
 def builtins_max(a, b):
     return a if a > b else b
 
 
 # The ops that chainrule exports as ``cr.<name>``.
 __all__ = [
-    "amax", "amin", "argmax", "argmin", "log_softmax", "logsumexp", "max", "mean", "min",
-    "norm", "softmax", "std", "sum", "var",
+    "amax", "amin", "argmax", "argmin", "cosine_similarity", "log_softmax", "logsumexp", "max",
+    "mean", "min", "norm", "softmax", "std", "sum", "var",
 ]

@@ -7,6 +7,8 @@ input is first converted to the default float, as ``torch.exp`` does.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from chainrule.autograd.function import Primitive
@@ -133,6 +135,35 @@ class Expm1(Primitive):
         return g * (out + 1)
 
 
+class LogBase(Primitive):
+    """z = log_b a (b = 2 or 10) ; dz/da = 1 / (a ln b)."""
+
+    @staticmethod
+    def forward(ctx, a, base):
+        ctx.save_for_backward(a)
+        ctx.log_base = math.log(base)
+        return np.log2(a) if base == 2 else np.log10(a)
+
+    @staticmethod
+    def backward(ctx, g, a):
+        return g / (a * ctx.log_base), None
+
+
+class Rounding(Primitive):
+    """z = floor a, ceil a, trunc a or round a (``decimals`` places) ; dz/da = 0.
+
+    The zero gradient flows (as in PyTorch), so a graph through a rounding still backpropagates.
+    """
+
+    @staticmethod
+    def forward(ctx, a, fn, decimals):
+        return np.round(a, decimals) if fn is np.round else fn(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0, None, None
+
+
 class Relu(Primitive):
     """z = max(0, a) ; dz/da = 1 where a > 0, else 0 (the subgradient at 0 is 0)."""
 
@@ -210,6 +241,66 @@ def expm1(x):
 
 
 @tensor_method
+def log2(input):  # noqa: A002 - PyTorch's name
+    """Logarithm to base 2, log2(x) = ln x / ln 2 (exact at powers of 2); derivative
+    1 / (x ln 2)."""
+    return LogBase.apply(floating(input), 2)
+
+
+@tensor_method
+def log10(input):  # noqa: A002 - PyTorch's name
+    """Logarithm to base 10, log10(x) = ln x / ln 10 (exact at powers of 10); derivative
+    1 / (x ln 10)."""
+    return LogBase.apply(floating(input), 10)
+
+
+def _rounded(op, fn, x, decimals=0):
+    """``fn`` applied to a floating tensor; an integer tensor is returned as a copy (it is
+    already whole), a boolean one refused (as in PyTorch)."""
+    kind = x.data.dtype.kind
+    if kind == "b":
+        raise TypeError(f"{op}: not defined for a bool tensor (shape {x.shape})")
+    if kind in "iu":
+        if decimals:
+            raise TypeError(f"{op}: decimals={decimals} is not supported for an integer "
+                            f"tensor ({x.dtype})")
+        return wrap(x.data.copy())
+    return Rounding.apply(x, fn, decimals)
+
+
+@tensor_method
+def floor(input):  # noqa: A002 - PyTorch's name
+    """The largest integer <= x, in the input's dtype; zero gradient."""
+    return _rounded("floor", np.floor, input)
+
+
+@tensor_method
+def ceil(input):  # noqa: A002 - PyTorch's name
+    """The smallest integer >= x, in the input's dtype; zero gradient."""
+    return _rounded("ceil", np.ceil, input)
+
+
+@tensor_method
+def trunc(input):  # noqa: A002 - PyTorch's name
+    """x rounded towards zero (sign(x) floor|x|), in the input's dtype; zero gradient."""
+    return _rounded("trunc", np.trunc, input)
+
+
+@tensor_method
+def round(input, *, decimals=0):  # noqa: A001, A002 - PyTorch's names
+    """x rounded to the nearest integer, halves to even (round(2.5) = 2), in the input's dtype.
+
+    With ``decimals`` d: round(x 10^d) / 10^d (for d < 0, round(x / 10^-d) 10^-d), as PyTorch
+    computes it. Zero gradient.
+
+    Example:
+        >>> cr.round(cr.tensor([0.5, 1.5, 1.234]), decimals=0)
+        tensor([0., 2., 1.])
+    """
+    return _rounded("round", np.round, input, int(decimals))
+
+
+@tensor_method
 def relu(x):
     """max(0, x)."""
     return Relu.apply(x)
@@ -247,5 +338,6 @@ def sign(x):
 
 
 # The ops that chainrule exports as ``cr.<name>``.
-__all__ = ["abs", "cos", "exp", "expm1", "log", "log1p", "relu", "reciprocal", "rsqrt", "sigmoid",
-           "sign", "sin", "sqrt", "square", "tanh"]
+__all__ = ["abs", "ceil", "cos", "exp", "expm1", "floor", "log", "log10", "log1p", "log2", "relu",
+           "reciprocal", "round", "rsqrt", "sigmoid", "sign", "sin", "sqrt", "square", "tanh",
+           "trunc"]

@@ -2,8 +2,9 @@
 
 Part 1 follows the improved-WGAN tutorials (Gulrajani et al., 2017) on a ring of eight
 Gaussians, in float64 (.double(): a GAN's two players amplify round-off, and float32 runs of the
-two frameworks part after about 30 steps): the critic uses layer norm (the paper's advice: no batch norm with the penalty) and is
-trained five times per generator step with Adam(1e-4, betas=(0.5, 0.9)); the gradient penalty
+two frameworks part after about 30 steps): the critic uses layer norm (the paper's advice: no
+batch norm with the penalty) and is trained five times per generator step with Adam(1e-3,
+betas=(0.5, 0.9)); the gradient penalty
 10 (|grad D(x_hat)| - 1)^2 at random interpolates needs torch.autograd.grad(...,
 create_graph=True), then a backward through that gradient.
 Part 2 is "double backpropagation" (Drucker and LeCun, 1992) on a small self-attention
