@@ -433,3 +433,31 @@ def test_normal_in_place_and_the_small_tensor_methods():
     _same(cr.tensor(values).byte(), torch.tensor(values).byte())
     assert cr.tensor(values).equal(cr.tensor(values)) and not cr.ones(2).is_cuda
     assert cr.equal(input=cr.ones(2), other=cr.ones(2))
+
+
+@pytest.mark.parametrize("p,dim", [(2.0, 1), (1.0, 0), (3.0, -1)])
+def test_normalize_matches_torch_with_a_zero_row(p, dim):
+    torch = pytest.importorskip("torch")
+    data = np.random.default_rng(0).standard_normal((3, 4))
+    data[1] = 0.0
+    x = cr.tensor(data, dtype=cr.float64, requires_grad=True)
+    t = torch.tensor(data, requires_grad=True)
+    weights = np.arange(12.0).reshape(3, 4)
+    y = cr.nn.functional.normalize(x, p, dim)
+    ty = torch.nn.functional.normalize(t, p, dim)
+    (y * cr.tensor(weights, dtype=cr.float64)).sum().backward()
+    (ty * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), atol=1e-14)
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), atol=1e-12)
+    smooth = cr.tensor(data + 1.0, dtype=cr.float64, requires_grad=True)  # no zero vector
+    assert cr.autograd.gradcheck(lambda a: cr.nn.functional.normalize(a, p, dim), (smooth,))
+
+
+@pytest.mark.parametrize("method,args,kwargs", [("flip", (), {"dims": [1]}),
+                                                 ("tile", (), {"dims": (2,)}),
+                                                 ("roll", (), {"shifts": 1, "dims": 1})])
+def test_keyword_dims_of_tensor_methods(method, args, kwargs):
+    torch = pytest.importorskip("torch")
+    x, t = cr.arange(6).reshape(2, 3), torch.arange(6).reshape(2, 3)
+    assert getattr(x, method)(*args, **kwargs).tolist() == \
+        getattr(t, method)(*args, **kwargs).tolist()

@@ -64,7 +64,7 @@ __all__ = [
     "nll_loss", "cross_entropy", "embedding", "conv1d", "conv2d", "conv_transpose2d", "fold",
     "unfold", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d",
     "max_pool1d", "max_pool2d", "pad", "interpolate", "scaled_dot_product_attention",
-    "cosine_similarity",
+    "cosine_similarity", "normalize",
 ]
 
 
@@ -87,6 +87,21 @@ def linear(input, weight, bias=None):
         (4, 2)
     """
     return _linear(input, weight, bias)
+
+
+# ---- vectors of unit norm --------------------------------------------------------------------
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """Each vector along ``dim`` divided by its p-norm: v / max(|v|_p, eps).
+
+    PyTorch's ``F.normalize``; ``eps`` keeps a zero vector at zero (no division by 0).
+
+    Example:
+        >>> F.normalize(cr.tensor([[3.0, 4.0]]))
+        tensor([[0.6, 0.8]])
+    """
+    if out is not None:
+        raise TypeError("normalize: out= is not supported; use the returned tensor")
+    return input / clamp(input.norm(p, dim=dim, keepdim=True), min=eps)
 
 
 # ---- activations -----------------------------------------------------------------------------

@@ -43,9 +43,17 @@ def flip(input, dims):  # noqa: A002 - PyTorch's name
     return clone(getitem(input, index))
 
 
-def _flip_method(self, *dims):
-    """``x.flip(0, 1)`` or ``x.flip((0, 1))``: see :func:`flip`."""
-    return flip(self, shape_arg(dims))
+def _flip_method(self, *dims, **kwargs):
+    """``x.flip(0, 1)``, ``x.flip((0, 1))`` or ``x.flip(dims=[0, 1])``: see :func:`flip`."""
+    return flip(self, shape_arg(_dims_argument("flip", dims, kwargs)))
+
+
+def _dims_argument(op, dims, kwargs):
+    """The dims of ``x.op(*dims)`` or ``x.op(dims=...)`` (PyTorch's keyword)."""
+    if set(kwargs) - {"dims"} or (dims and kwargs):
+        raise TypeError(f"{op}: expected dims as positional arguments or as dims=, got "
+                        f"{dims} and {kwargs}")
+    return (kwargs["dims"],) if kwargs else dims
 
 
 tensor_method(_flip_method, "flip")
@@ -110,9 +118,9 @@ def tile(input, dims):  # noqa: A002 - PyTorch's name
     return repeat(input, dims)
 
 
-def _tile_method(self, *dims):
-    """``x.tile(2, 2)`` or ``x.tile((2, 2))``: see :func:`tile`."""
-    return tile(self, shape_arg(dims))
+def _tile_method(self, *dims, **kwargs):
+    """``x.tile(2, 2)``, ``x.tile((2, 2))`` or ``x.tile(dims=(2, 2))``: see :func:`tile`."""
+    return tile(self, shape_arg(_dims_argument("tile", dims, kwargs)))
 
 
 tensor_method(_tile_method, "tile")
