@@ -38,7 +38,7 @@ class Net(nn.Module):
 
 model = Net()
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-for epoch in range(15):
+for _epoch in range(15):
     for start in range(0, 600, 50):
         x, y = train_x[start:start + 50], train_labels[start:start + 50]
         optimizer.zero_grad()
