@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.ops.reduce import normalize_dims
 from chainrule.tensor import Tensor, tensor_method, wrap
 
@@ -101,7 +102,8 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A00
                         "dtype")
     if rtol < 0 or atol < 0:
         raise ValueError(f"isclose: rtol ({rtol}) and atol ({atol}) must be non-negative")
-    return wrap(np.asarray(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+    xp = backend.namespace(a, b)
+    return wrap(xp.asarray(xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)))
 
 
 def _truth_reduction(np_fn, input, dim, keepdim):  # noqa: A002
@@ -110,7 +112,7 @@ def _truth_reduction(np_fn, input, dim, keepdim):  # noqa: A002
     axis = normalize_dims(dim, data.ndim, np_fn.__name__)
     if data.ndim == 0:
         axis = None
-    out = np.asarray(np_fn(data, axis=axis, keepdims=keepdim))
+    out = backend.namespace(data).asarray(np_fn(data, axis=axis, keepdims=keepdim))
     return wrap(out.astype(np.uint8) if data.dtype == np.uint8 else out)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.autograd.function import Primitive
 from chainrule.ops import formula as fm
 from chainrule.ops.broadcast import broadcast_to
@@ -262,11 +263,11 @@ def softmax(x, dim=-1):
 
 def _arg_extremum(x, dim, keepdim, largest):
     data = x.data if isinstance(x, Tensor) else x
-    find = data.argmax if largest else data.argmin
+    find, xp = (data.argmax if largest else data.argmin), backend.namespace(data)
     if dim is None:
-        index = np.asarray(find(), dtype=np.int64)
+        index = xp.asarray(find(), dtype=np.int64)
         return wrap(index.reshape((1,) * data.ndim) if keepdim else index)
-    return wrap(np.asarray(find(axis=dim, keepdims=keepdim), dtype=np.int64))
+    return wrap(xp.asarray(find(axis=dim, keepdims=keepdim), dtype=np.int64))
 
 
 @tensor_method
