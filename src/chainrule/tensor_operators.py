@@ -50,6 +50,12 @@ class TensorOperators:
     def __rtruediv__(self, other):
         return chainrule.ops.div(other, self)
 
+    def __floordiv__(self, other):
+        return chainrule.ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return chainrule.ops.floor_divide(other, self)
+
     def __pow__(self, other):
         return chainrule.ops.pow(self, other)
 

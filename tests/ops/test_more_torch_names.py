@@ -461,3 +461,52 @@ def test_keyword_dims_of_tensor_methods(method, args, kwargs):
     x, t = cr.arange(6).reshape(2, 3), torch.arange(6).reshape(2, 3)
     assert getattr(x, method)(*args, **kwargs).tolist() == \
         getattr(t, method)(*args, **kwargs).tolist()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32])
+@pytest.mark.parametrize("mode", [None, "trunc", "floor"])
+def test_div_rounding_modes_match_torch(dtype, mode):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a = (rng.standard_normal((3, 4)) * 10).astype(dtype)
+    b = (rng.standard_normal(4) * 3).astype(dtype)
+    b[b == 0] = 3
+    got = cr.div(cr.tensor(a, dtype=dtype), cr.tensor(b, dtype=dtype), rounding_mode=mode)
+    want = torch.div(torch.tensor(a), torch.tensor(b), rounding_mode=mode)
+    assert str(got.dtype) == str(want.dtype).removeprefix("torch.")
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    if mode == "floor":
+        np.testing.assert_array_equal((cr.tensor(a, dtype=dtype) // cr.tensor(b, dtype=dtype))
+                                      .numpy(), want.numpy())
+
+
+def test_rounded_division_passes_a_zero_gradient_and_checks_its_arguments():
+    x = cr.tensor([1.5, -2.5], dtype=cr.float64, requires_grad=True)
+    cr.div(x, 2.0, rounding_mode="floor").sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+    with pytest.raises(ValueError, match="div: rounding_mode must be None, 'trunc' or 'floor'"):
+        cr.div(x, 2.0, rounding_mode="round")
+    with pytest.raises(ZeroDivisionError, match=r"div: integer division by zero"):
+        cr.tensor([1, 2]).div(cr.tensor([0, 1]), rounding_mode="trunc")
+
+
+@pytest.mark.parametrize("name", ["add", "sub"])
+def test_add_and_sub_with_alpha(name):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal(3)
+    x, y = (cr.tensor(v, dtype=cr.float64, requires_grad=True) for v in (a, b))
+    got = getattr(x, name)(y, alpha=-0.5)
+    want = getattr(torch.tensor(a), name)(torch.tensor(b), alpha=-0.5)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-15)
+    fn = getattr(cr, name)
+    assert cr.autograd.gradcheck(lambda p, q: fn(p, q, alpha=-0.5), (x, y))
+    assert cr.autograd.gradgradcheck(lambda p, q: fn(p, q, alpha=-0.5) * p, (x, y))
+
+
+def test_arithmetic_methods_and_aliases():
+    x, y = cr.tensor([1.0, 2.0]), cr.tensor([4.0, 8.0])
+    assert x.mul(y).tolist() == x.multiply(y).tolist() == [4.0, 16.0]
+    assert y.div(x).tolist() == y.divide(x).tolist() == cr.true_divide(y, x).tolist()
+    assert y.subtract(x).tolist() == [3.0, 6.0]
+    assert cr.floor_divide(y, 3.0).tolist() == [1.0, 2.0]

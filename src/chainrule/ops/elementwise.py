@@ -187,28 +187,86 @@ class Cast(Primitive):
         return fm.cast(g, ctx.in_dtype), None
 
 
+class RoundedDiv(Broadcasting):
+    """z = floor(a / b) or trunc(a / b) ; no slope: dz/da = dz/db = 0 (a step function).
+
+    The quotient is rounded as PyTorch rounds it: ``floor`` is Python's floor division (NumPy's
+    ``floor_divide``), ``trunc`` rounds toward zero; integers stay integers.
+    """
+
+    @staticmethod
+    def forward(ctx, a, b, mode):
+        with np.errstate(divide="ignore", invalid="ignore"):  # x / 0: inf or nan, as PyTorch
+            floored = np.floor_divide(a, b)
+            if mode == "floor":
+                return floored
+            if a.dtype.kind in "fc":
+                return np.trunc(a / b).astype(floored.dtype, copy=False)
+        inexact = (a - floored * b != 0) & ((a < 0) != (b < 0))
+        return floored + inexact.astype(floored.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        na, nb = ctx.needs_input_grad[:2]
+        return (g * 0 if na else None), (g * 0 if nb else None), None
+
+
 # ---- functions -------------------------------------------------------------------------------
-def add(a, b):
-    """a + b with broadcasting, in the operands' result type (PyTorch's promotion)."""
-    return Add.apply(*promoted(a, b))
+@tensor_method
+def add(input, other, *, alpha=1):  # noqa: A002 - PyTorch's names
+    """input + alpha * other with broadcasting, in the operands' result type (PyTorch's
+    promotion); ``x.add(y, alpha=2)`` as PyTorch."""
+    return Add.apply(*promoted(input, other if alpha == 1 else mul(other, alpha)))
 
 
-def sub(a, b):
-    """a - b with broadcasting, in the operands' result type."""
-    return Sub.apply(*promoted(a, b))
+@tensor_method
+def sub(input, other, *, alpha=1):  # noqa: A002 - PyTorch's names
+    """input - alpha * other with broadcasting, in the operands' result type."""
+    return Sub.apply(*promoted(input, other if alpha == 1 else mul(other, alpha)))
 
 
-def mul(a, b):
-    """a * b with broadcasting, in the operands' result type."""
-    return Mul.apply(*promoted(a, b))
+@tensor_method
+def mul(input, other):  # noqa: A002 - PyTorch's names
+    """input * other with broadcasting, in the operands' result type."""
+    return Mul.apply(*promoted(input, other))
 
 
-def div(a, b):
-    """a / b (true division) with broadcasting; integers divide into the default float."""
-    a, b = promoted(a, b)
+@tensor_method
+def div(input, other, *, rounding_mode=None):  # noqa: A002 - PyTorch's names
+    """input / other with broadcasting.
+
+    ``rounding_mode=None``: true division, integers divide into the default float.
+    ``"trunc"``: the quotient rounded toward zero; ``"floor"``: rounded down (Python's ``//``).
+    Both keep the operands' result type (integers stay integers) and pass a zero gradient.
+
+    Raises:
+        ValueError: an unknown ``rounding_mode``.
+        ZeroDivisionError: an integer division by zero with a rounding mode.
+    """
+    a, b = promoted(input, other)
+    if rounding_mode is not None:
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                             f"{rounding_mode!r}")
+        if not _is_float(a) and not (b.data != 0).all():
+            raise ZeroDivisionError(f"div: integer division by zero (rounding_mode="
+                                    f"{rounding_mode!r}, shapes {a.shape} and {b.shape})")
+        return RoundedDiv.apply(a, b, rounding_mode)
     if not _is_float(a) and not _is_float(b):
         a, b = convert(a, DEFAULT_FLOAT), convert(b, DEFAULT_FLOAT)
     return Div.apply(a, b)
+
+
+multiply = tensor_method(mul, "multiply")
+subtract = tensor_method(sub, "subtract")
+divide = tensor_method(div, "divide")
+true_divide = tensor_method(div, "true_divide")
+
+
+@tensor_method
+def floor_divide(input, other):  # noqa: A002 - PyTorch's names
+    """floor(input / other): ``div(input, other, rounding_mode="floor")``, Python's ``//``."""
+    return div(input, other, rounding_mode="floor")
 
 
 @tensor_method
@@ -267,5 +325,5 @@ def cast(x, dtype):
 
 
 # The ops that chainrule exports as ``cr.<name>``.
-__all__ = ["add", "cast", "clamp", "clip", "div", "maximum", "minimum", "mul", "neg", "pow",
-           "sub", "where"]
+__all__ = ["add", "cast", "clamp", "clip", "div", "divide", "floor_divide", "maximum", "minimum",
+           "mul", "multiply", "neg", "pow", "sub", "subtract", "true_divide", "where"]
