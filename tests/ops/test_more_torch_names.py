@@ -510,3 +510,19 @@ def test_arithmetic_methods_and_aliases():
     assert y.div(x).tolist() == y.divide(x).tolist() == cr.true_divide(y, x).tolist()
     assert y.subtract(x).tolist() == [3.0, 6.0]
     assert cr.floor_divide(y, 3.0).tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("expression", [
+    "lib.tensor([5, -7]).div(2, rounding_mode='floor')",
+    "lib.tensor([5, -7]).div(2, rounding_mode='trunc')",
+    "7 // lib.tensor([2, -3])",
+    "lib.div(7, lib.tensor([2, -3]), rounding_mode='trunc')",
+    "lib.div(7.5, lib.tensor([2.0, -3.0]), rounding_mode='trunc')",
+])
+def test_rounded_division_with_a_python_number(expression):
+    torch = pytest.importorskip("torch")
+    got, want = eval(expression, {"lib": cr}), eval(expression, {"lib": torch})
+    assert got.tolist() == want.tolist()
+    assert str(got.dtype) == str(want.dtype).removeprefix("torch.")
+    with pytest.raises(ZeroDivisionError, match=r"shapes \(2,\) and \(\)"):
+        cr.tensor([5, 7]).div(0, rounding_mode="trunc")

@@ -200,7 +200,7 @@ class RoundedDiv(Broadcasting):
             floored = np.floor_divide(a, b)
             if mode == "floor":
                 return floored
-            if a.dtype.kind in "fc":
+            if floored.dtype.kind in "fc":
                 return np.trunc(a / b).astype(floored.dtype, copy=False)
         inexact = (a - floored * b != 0) & ((a < 0) != (b < 0))
         return floored + inexact.astype(floored.dtype)
@@ -248,9 +248,11 @@ def div(input, other, *, rounding_mode=None):  # noqa: A002 - PyTorch's names
         if rounding_mode not in ("trunc", "floor"):
             raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
                              f"{rounding_mode!r}")
-        if not _is_float(a) and not (b.data != 0).all():
+        divisor = b.data if isinstance(b, Tensor) else b
+        if not _is_float(a) and not _is_float(b) and not np.all(divisor != 0):
             raise ZeroDivisionError(f"div: integer division by zero (rounding_mode="
-                                    f"{rounding_mode!r}, shapes {a.shape} and {b.shape})")
+                                    f"{rounding_mode!r}, shapes {np.shape(a)} and "
+                                    f"{np.shape(divisor)})")
         return RoundedDiv.apply(a, b, rounding_mode)
     if not _is_float(a) and not _is_float(b):
         a, b = convert(a, DEFAULT_FLOAT), convert(b, DEFAULT_FLOAT)
